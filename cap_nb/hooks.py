@@ -288,8 +288,9 @@ def run_layers(model, hidden, kwargs, start=0, end=None):
     return hidden
 
 # %% ../nbs/00_hooks.ipynb #b3f365fd
-def logits_from_hidden(model, hidden):
+def logits_from_hidden(model, hidden, # output of the last decoder layer (`run_layers`)
+                       normed=False): # True if `hidden` already went through the final norm (`last_hidden_state`)
     "Final norm and LM head applied to the last hidden states (with Gemma-style soft-capping when configured)"
-    logits = model.get_output_embeddings()(_base(model).norm(hidden))
+    logits = model.get_output_embeddings()(hidden if normed else _base(model).norm(hidden))
     if cap := getattr(model.config, "final_logit_softcapping", None): logits = torch.tanh(logits / cap) * cap
     return logits
