@@ -114,6 +114,14 @@ def main():
             f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(head, flush=True)
     tmp, rows = tempfile.mkdtemp(), []
+    def write(rows, final):
+        "Print the table (at the end) and save it after every configuration, so an interrupted run keeps what it measured"
+        cols = list(dict.fromkeys(k for r in rows for k in r if k != "gpu_peak_mib" or r[k] is not None))
+        table = "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] +
+                          ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows])
+        text = f"{head}, {'after' if final else 'so far'}: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n\n{table}\n"
+        if final: print(text)
+        if a.save: open(a.save, "w").write(text)
     def run(m, n, dtype, fixed=False):
         out = os.path.join(tmp, f"{m}-{dtype}-{n}{'-fixed' if fixed else ''}.safetensors")
         cmd = [sys.executable, __file__, "--one", m, "--n", str(n), "--dtype", dtype, "--out", out] + (["--fixed"] if fixed else []) + \
@@ -147,12 +155,8 @@ def main():
                         row["top10%_overlap"] = f"{len(set(e.argsort()[-k:].tolist()) & set(s.argsort()[-k:].tolist()))}/{k}"
                         row["max_abs_diff"] = f"{(e - s).abs().max():.1e}"
                 rows.append(row); print(json.dumps(row), flush=True)
-    cols = list(dict.fromkeys(k for r in rows for k in r if k != "gpu_peak_mib" or r[k] is not None))
-    table = "\n".join(["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] +
-                      ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows])
-    text = f"{head}, after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n\n{table}\n"
-    print(text)
-    if a.save: open(a.save, "w").write(text)
+            write(rows, final=False)
+    write(rows, final=True)
 
 
 if __name__ == "__main__": main()

@@ -73,11 +73,11 @@ def experiment_from_args(a):
 def main(argv=None):
     "Entry point of the `cap_nb` console script"
     a = _parser().parse_args(argv)
-    if a.cmd == "report": return report(a.dir)
+    if a.cmd == "report": report(a.dir); return
     exp = experiment_from_args(a)
     _checkpoint_for(exp.model)  # an unknown model fails here, before the results folder is touched
     open_results(a.out, exp)  # a folder of another configuration fails here, before any work
     t0 = time.perf_counter()
     run_grid(exp, a.out)
     print(f"{a.cmd} finished in {time.perf_counter() - t0:.0f} s; results in {a.out}")
-    return report(a.out)
+    report(a.out)  # returns None: the console script's exit status is 0

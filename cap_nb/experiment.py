@@ -217,7 +217,13 @@ def plot_grid(items, metric="acc", tasks=None, runs=None):
     if runs: s = s[s.method.isin(list(runs) + ["dense"])]
     tasks = tasks or list(s.task.unique())
     fig, axs = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.8), squeeze=False)
-    for ax, t in zip(axs[0], tasks): plot_sparsity_curve(s[s.task == t], metric=metric, ax=ax); ax.set_title(t)
+    for ax, t in zip(axs[0], tasks):
+        st = s[(s.task == t) & (s.metric == metric)]
+        plot_sparsity_curve(st, metric=metric, ax=ax); ax.set_title(t)
+        for line in ax.lines[:st.method.nunique() - ("dense" in set(st.method))]:  # interval bars, visible for single points too
+            g = st[st.method == line.get_label()].sort_values("sparsity")
+            ax.errorbar(g.sparsity, g["mean"], yerr=[g["mean"] - g.lo, g.hi - g["mean"]], fmt="none", ecolor=line.get_color(), capsize=3)
+        ax.set_xticks(sorted(st.sparsity[st.sparsity > 0].unique()))
     fig.tight_layout()
     return fig
 
