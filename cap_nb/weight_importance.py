@@ -20,9 +20,17 @@ def lowest_mask(imp, # 2-D importance; each row is one comparison group
     counts = torch.as_tensor(counts, device=imp.device).long().expand(imp.shape[0])
     if (counts < 0).any() or (counts > imp.shape[1]).any():
         raise ValueError(f"counts must lie in [0, {imp.shape[1]}], got {counts.min().item()}..{counts.max().item()}")
+    if imp.shape[0] == 1 and 0 < counts[0] < imp.shape[1]: return _lowest_one_row(imp, int(counts[0]))
     order = imp.argsort(dim=1, stable=True)
     cols = torch.arange(imp.shape[1], device=imp.device).expand_as(order)
     return torch.empty_like(order).scatter_(1, order, cols) < counts[:, None]
+
+# %% ../nbs/02_weight_importance.ipynb #7907d235
+def _lowest_one_row(imp, k):
+    "`lowest_mask` for a single row [1, n] by selection instead of sorting"
+    v = imp.kthvalue(k, dim=1, keepdim=True).values
+    less, ties = imp < v, imp == v
+    return less | (ties & (ties.cumsum(1) <= k - less.sum()))
 
 # %% ../nbs/02_weight_importance.ipynb #f2fe7d1c
 def exact_counts(fracs, # fraction to remove per group
