@@ -5,7 +5,8 @@ Examples:
   python benchmarks/score_bench.py                                   # default model, n=16,32, fp32+bf16, all methods
   python benchmarks/score_bench.py --layer-stride 3 --heads-per-layer 1   # time exact/fast on a head subset, extrapolate
   python benchmarks/score_bench.py --config llama3-8b --dtype bf16 --methods fast first_order   # random 8B (GPU)
-Ratios are taken within one dtype and one n. exact and fast costs are linear in the number of heads scored, so with a
+`fast` batches a layer's masked copies into shared forwards, so time it on whole layers (--fast-heads-per-layer 9):
+one head per layer would show only the prefix reuse, not the batching. Ratios are taken within one dtype and one n. exact and fast costs are linear in the number of heads scored, so with a
 head subset their full-model times are extrapolated and marked with '~': fixed cost (a run with no head) + per-head
 cost x all heads. Spearman and top-10% overlap are over the heads exact scored.
 """
@@ -60,7 +61,8 @@ def one(args):
     tasks = tuple(args.tasks.split(","))
     calib = calibration_set(tasks, n=args.n // len(tasks), gsm8k_target=args.gsm8k_target)
     sel = torch.zeros(L, H, dtype=torch.bool)
-    for l in range(args.layer_stride // 2, L, args.layer_stride): sel[l, :args.heads_per_layer] = True
+    per_layer = args.fast_heads_per_layer if args.method == "fast" and args.fast_heads_per_layer else args.heads_per_layer
+    for l in range(args.layer_stride // 2, L, args.layer_stride): sel[l, :per_layer] = True
     if args.fixed: sel[:] = False  # no head: the method's fixed cost alone (encoding, fingerprint, dense passes)
     subset = args.method in ("exact", "fast") and not sel.all()
     kw = dict(method=args.method, mlp=False, neurons=False, checkpoint=False, progress=False, batch_size=args.batch_size,
@@ -92,6 +94,8 @@ def main():
     p.add_argument("--gsm8k-target", default="answer")
     p.add_argument("--layer-stride", type=int, default=1, help="exact/fast: score heads in every k-th layer only")
     p.add_argument("--heads-per-layer", type=int, default=10**6, help="exact/fast: score only the first m heads of those layers")
+    p.add_argument("--fast-heads-per-layer", type=int, default=None,
+                   help="fast: heads per timed layer (default --heads-per-layer); all of a layer's heads share batched forwards")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-rows", type=int, default=64)
     p.add_argument("--hybrid-k", type=float, default=0.05)

@@ -260,8 +260,9 @@ def _config(model, method, sparsity, calib, scores, pattern, allocation, tok, pr
     cfg.sparsity = _check_sparsity(sparsity, cfg.nm, allocation)
     if cfg.nm and (bad := [f"{lo.index}.{n}" for lo in lay for n, l in lo.linears.items() if l.in_features % cfg.nm[1]]):
         raise ValueError(f"Input width not divisible by M={cfg.nm[1]} in {bad[:3]}")
-    if calib is None and (spec.get("calib", True) or allocation == "owl"): raise ValueError(f"{method!r} needs calibration data `calib`")
-    batches = None if calib is None else calib_batches(calib, tok, opts["batch_size"], opts["max_len"], model.config.vocab_size, model.device)
+    needs_data = spec.get("calib", True) or allocation == "owl"
+    if calib is None and needs_data: raise ValueError(f"{method!r} needs calibration data `calib`")
+    batches = None if calib is None or not needs_data else calib_batches(calib, tok, opts["batch_size"], opts["max_len"], model.config.vocab_size, model.device)
     cfg.sc = None
     if cfg.variant: cfg.sc = _check_cap(model, lay, cfg, scores, prev); _model_budgets(cfg, lay)
     settings = dict(method=method, sparsity=cfg.sparsity, pattern=pattern, allocation=allocation,

@@ -1,7 +1,7 @@
 """Write README.md from nbs/index.ipynb (nbdev_readme needs Quarto, which these machines lack).
 
 Markdown cells are copied, code cells become ```python blocks followed by their saved text output; cells with an
-nbdev `#| hide` directive are left out, and images are referenced from nbs/ if the notebook saved them as files.
+nbdev `#| hide` directive are left out; links written relative to nbs/ (`../runs/...`) are rewritten relative to the root.
 """
 import json, re
 from pathlib import Path
@@ -10,7 +10,7 @@ nb = json.loads(Path("nbs/index.ipynb").read_text())
 parts = []
 for c in nb["cells"]:
     src = "".join(c["source"])
-    if c["cell_type"] == "markdown": parts.append(src); continue
+    if c["cell_type"] == "markdown": parts.append(src.replace("](../", "](")); continue  # links relative to nbs/ -> to the root
     if re.search(r"^#\|\s*hide", src, re.M): continue
     parts.append("```python\n" + "\n".join(l for l in src.splitlines() if not l.startswith("#|")) + "\n```")
     text = "".join("".join(o.get("text", "")) or "".join(o.get("data", {}).get("text/plain", "")) for o in c.get("outputs", [])
