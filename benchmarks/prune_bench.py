@@ -1,14 +1,17 @@
 """Time and peak memory of each pruning method at 50 % on the default model, with 32 calibration sequences.
 
-    python benchmarks/prune_bench.py | tee benchmarks/prune_bench_results.txt
+    python benchmarks/prune_bench.py --malloc default   # times
+    python benchmarks/prune_bench.py --malloc release   # peak memory
 
 Each method runs in a fresh process that loads the model, reads every weight once (`from_pretrained` memory-maps
 safetensors: pages first touched during pruning would count as pruning memory), times one plain forward pass over the
 calibration set, then prunes. Peak memory is measured above the level at the start of `prune`, as
-`cap_nb.prune.peak_memory` does (on CPU: the process high-water mark, reset through /proc/self/clear_refs). Processes
-run with MALLOC_MMAP_THRESHOLD_=65536 so that glibc returns every freed tensor to the system: otherwise memory freed
-earlier (by loading, by the forward pass) is reused without raising the resident size, and the peak reads low or zero.
-That setting slows allocation a little; the forward pass is measured in the same process, so the ratio is fair.
+`cap_nb.prune.peak_memory` does (on CPU: the process high-water mark, reset through /proc/self/clear_refs).
+With glibc's default allocator, memory freed earlier (by loading, by the forward pass) is reused without raising the
+resident size, so the peak reads low or even zero. `--malloc release` runs the processes with
+MALLOC_MMAP_THRESHOLD_=65536, so that every freed tensor goes back to the system and the high-water mark is the true
+peak; but every allocation then costs page faults (the forward pass of the default model took 3x longer), so read
+times from a `--malloc default` run and peak memory from a `--malloc release` run.
 CAP's cost does not depend on the score values: random head scores are used. torch uses --threads threads.
 """
 import argparse, json, os, subprocess, sys, time
@@ -48,11 +51,13 @@ def main(argv=None):
     p.add_argument("--model", default="smollm2-135m"); p.add_argument("--n", type=int, default=32)
     p.add_argument("--sparsity", type=float, default=0.5); p.add_argument("--threads", type=int, default=2)
     p.add_argument("--methods", default="magnitude,wanda,sparsegpt,cap_budget,cap_scaled")
+    p.add_argument("--malloc", choices=["default", "release"], default="default",
+                   help="release: glibc returns freed memory (true peak memory, slow); default: normal speed (times)")
     p.add_argument("--one", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.one: return one(a)
     import pandas as pd
-    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+    env = {**os.environ, **({"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"} if a.malloc == "release" else {})}
     print(f"$ python benchmarks/prune_bench.py {' '.join(sys.argv[1:])}   ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
           f"{a.threads} threads, {os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f})", flush=True)
     rows = []
