@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from safetensors.torch import save_file, load_file, safe_open
 from tqdm.auto import tqdm
-from .models import model_fingerprint, cache_dir
+from .models import model_fingerprint, cache_dir, write_atomic, read_cached, short_hash, tokenizer_fingerprint, check_vocab
 from .tasks import load_task, gold_pair, choice_pairs, encode_pairs, target_logprob
 from .hooks import (_base, attention_layout, head_mask, mask_heads, mask_mlp, capture, layer_inputs, run_layers,
                           logits_from_hidden, hooks_removed_after)
@@ -47,9 +47,8 @@ def _save_scores(self, path):
     if self.neurons is not None: t["neurons"] = self.neurons
     meta = dict(dense=json.dumps(self.dense), settings=json.dumps(self.settings, default=str),
                 fingerprint=self.fingerprint, tasks=json.dumps(list(self.per_task)))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().float().cpu().contiguous() for k, v in t.items()}, str(path), metadata=meta)
-    return Path(path)
+    t = {k: v.detach().float().cpu().contiguous() for k, v in t.items()}
+    return write_atomic(path, lambda tmp: save_file(t, tmp, metadata=meta))
 HeadScores.save = _save_scores
 
 # %% ../nbs/01_causal_scores.ipynb #514c7586
@@ -89,7 +88,7 @@ def calibration_from_pairs(pairs, task="custom"):
 def calibration_fingerprint(calib):
     "Short id of a calibration set's exact content"
     cols = ["id", "task", "context", "target", "choices", "gold"]
-    return hashlib.sha256(calib[cols].to_json(orient="records").encode()).hexdigest()[:16]
+    return short_hash(calib[cols].to_json(orient="records"))
 
 # %% ../nbs/01_causal_scores.ipynb #69f45126
 METRICS, ABLATIONS, METHODS = ("logprob", "accuracy", "logit"), ("zero", "mean"), ("exact", "fast", "first_order", "hybrid")
@@ -246,10 +245,9 @@ def _checkpointed(ck, name, fn):
     "`fn()`'s tensor, read from `ck/name.safetensors` when it exists there, else computed and saved atomically"
     if ck is None: return fn()
     f = Path(ck) / f"{name}.safetensors"
-    if f.exists(): return load_file(str(f))["t"]
+    if (t := read_cached(f, lambda p: load_file(str(p))["t"])) is not None: return t
     t = fn()
-    tmp = f.with_name(f"{f.name}.{os.getpid()}.tmp")
-    save_file({"t": t.contiguous()}, str(tmp)); os.replace(tmp, f)
+    write_atomic(f, lambda tmp: save_file({"t": t.contiguous()}, tmp))
     return t
 
 def _checkpoint_dir(checkpoint, key):
@@ -275,6 +273,7 @@ def _check_args(model, calib, metric, ablation, method, batch_size, max_rows):
     if not isinstance(calib, pd.DataFrame): raise TypeError(f"calib must be a DataFrame from `calibration_set`, not {type(calib).__name__}")
     if not len(calib): raise ValueError("The calibration set is empty: scores need at least one problem")
     if miss := {"id", "task", "context", "target", "choices", "gold"} - set(calib.columns): raise ValueError(f"calib lacks columns {sorted(miss)}")
+    if empty := [i for i, x in zip(calib.id, calib.target) if not str(x).strip()]: raise ValueError(f"Calibration items {empty[:5]} have an empty target: nothing to score")
     for name, v, ok in [("metric", metric, METRICS), ("ablation", ablation, ABLATIONS), ("method", method, METHODS)]:
         if v not in ok: raise ValueError(f"{name} must be one of {ok}, not {v!r}")
     if method == "first_order" and metric == "accuracy": raise ValueError("first_order needs a differentiable metric: use metric='logprob'")
@@ -356,7 +355,7 @@ def _split_masked(dense, masked, units, L, H, mlp):
 def _run_key(fingerprint, settings):
     "Checkpoint key of a run: the model, the calibration set and every setting"
     settings = {k: v for k, v in settings.items() if k != "verified"}
-    return hashlib.sha256(json.dumps(dict(model=fingerprint, **settings), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return short_hash(json.dumps(dict(model=fingerprint, **settings), sort_keys=True, default=str))
 
 # %% ../nbs/01_causal_scores.ipynb #6a46e9e4
 def head_scores(model, tok, calib, # a DataFrame from `calibration_set` / `calibration_from_pairs`
@@ -376,13 +375,15 @@ def head_scores(model, tok, calib, # a DataFrame from `calibration_set` / `calib
     if heads is not None and method not in ("exact", "fast"): raise ValueError("`heads` restricts `exact` and `fast` only")
     sel = torch.ones(L, H, dtype=torch.bool) if heads is None else head_mask(lay, heads)
     settings = _settings(model, calib, method=method, metric=metric, ablation=ablation, mlp=mlp, neurons=neurons,
-                         batch_size=batch_size, max_rows=max_rows, hybrid_k=hybrid_k if method == "hybrid" else None)
+                         batch_size=batch_size, max_rows=max_rows, hybrid_k=hybrid_k if method == "hybrid" else None,
+                         tokenizer=tokenizer_fingerprint(tok))
     if heads is not None: settings["heads"] = sel.nonzero().tolist()
     fp = model_fingerprint(model)
     ck = _checkpoint_dir(checkpoint, _run_key(fp, settings)) if method != "first_order" else None
     if ck and (ck / "scores.safetensors").exists(): return HeadScores.load(ck / "scores.safetensors", model)
     maxlen = getattr(model.config, "max_position_embeddings", None)
     batches = encode_calibration(tok, calib, metric, batch_size, model.device, maxlen)
+    check_vocab(model, max(int(b["input_ids"].max()) for b in batches))
     means = _ablation_means(model, batches) if ablation == "mean" else None
     if method in ("first_order", "hybrid") or neurons:
         fo_b = batches if metric != "accuracy" else encode_calibration(tok, calib, "logprob", batch_size, model.device, maxlen)

@@ -4,23 +4,27 @@
 
 # %% auto #0
 __all__ = ['BASELINES', 'generic_calibration', 'run_spec', 'Experiment', 'check_experiment', 'config_key', 'is_control',
-           'grid_cells', 'open_results', 'write_atomic', 'DenseRestorer', 'calibration_pairs', 'run_once', 'run_grid',
-           'load_results', 'base_name', 'grid_summary', 'paired_vs', 'task_metric', 'plot_grid', 'plot_head_map',
-           'explore']
+           'grid_cells', 'open_results', 'results_lock', 'DenseRestorer', 'calibration_pairs', 'run_once',
+           'environment', 'record_environment', 'run_grid', 'load_results', 'base_name', 'grid_summary', 'paired_vs',
+           'task_metric', 'plot_grid', 'plot_head_map', 'explore', 'write_atomic']
 
 # %% ../nbs/05_experiment.ipynb #bf695fcf
-import dataclasses, hashlib, json, os, random, time
+import dataclasses, hashlib, json, os, platform, random, shutil, time, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
-from .models import load_model, model_fingerprint, weights_hash, DEFAULT_MODEL
+from filelock import FileLock, Timeout
+from .models import (load_model, model_fingerprint, weights_hash, DEFAULT_MODEL, write_atomic, read_cached, short_hash,
+                           _as_dtype)
 from .tasks import load_task, TASKS, gold_pair, answer_logprob
-from .causal_scores import HeadScores, calibration_set, head_scores
+from .causal_scores import HeadScores, calibration_set, head_scores, METHODS as SCORE_METHODS
 from .prune import prune, METHODS, head_kept
 from .hooks import attention_layout
 from .eval import evaluate, summarize, compare, plot_sparsity_curve
+_all_ = ["write_atomic"]  # re-exported: the package's one atomic writer lives in `cap_nb.models`
 
 # %% ../nbs/05_experiment.ipynb #ab17287f
 def generic_calibration(n=32, # number of text windows
@@ -75,10 +79,27 @@ class Experiment:
         return cls(**{**dict(runs=("dense", "wanda", "cap_budget"), sparsities=(0.2,), tasks=("arc_easy", "strategyqa"),
                              n_eval=200, calib_n=8), **kw})
 
+# %% ../nbs/05_experiment.ipynb #21b7075c
+def _pct(s):
+    "Sparsity `s` as cell names write it: whole percents as '20', finer ones exactly as '20p4'"
+    p = s * 100
+    return f"{round(p):02d}" if abs(p - round(p)) < 1e-9 else f"{p:.6g}".replace(".", "p")
+
+def _check_settings(exp):
+    "Part of `check_experiment`: dtype, scoring method, sizes, and runs or sparsities that would share a cell"
+    _as_dtype(exp.dtype, "cpu")
+    if exp.score_method not in SCORE_METHODS: raise ValueError(f"score_method must be one of {SCORE_METHODS}, got {exp.score_method!r}")
+    for k in ("calib_n", "generic_n"):
+        if not (isinstance(v := getattr(exp, k), int) and v >= 1): raise ValueError(f"{k} must be a positive integer, got {v!r}")
+    if bad := [t for t in exp.calib_tasks if t not in TASKS]: raise ValueError(f"Unknown calib_tasks {bad}; known: {list(TASKS)}")
+    for what, xs in (("runs", list(exp.runs)), ("sparsities", [_pct(s) for s in exp.sparsities if isinstance(s, (int, float))])):
+        if len(set(xs)) < len(xs): raise ValueError(f"{what} {list(getattr(exp, what))} name one cell twice (sparsities closer than 1e-8 count as one)")
+
 # %% ../nbs/05_experiment.ipynb #71289d97
 def check_experiment(exp):
     "Raise a clear error for any bad field of `exp` before anything runs"
     for r in exp.runs: run_spec(r)
+    _check_settings(exp)
     if bad := [t for t in exp.tasks if t not in TASKS]: raise ValueError(f"Unknown tasks {bad}; known: {list(TASKS)}")
     if bad := [s for s in exp.sparsities if not (isinstance(s, (int, float)) and 0 < s < 1)]:
         raise ValueError(f"Sparsities must be numbers in (0, 1), got {bad}")
@@ -93,7 +114,7 @@ def check_experiment(exp):
 
 def config_key(exp):
     "Short hash of everything in `exp` that changes results"
-    return hashlib.sha256(json.dumps(asdict(exp), sort_keys=True).encode()).hexdigest()[:12]
+    return short_hash(json.dumps(asdict(exp), sort_keys=True), 12)
 
 # %% ../nbs/05_experiment.ipynb #dc604c58
 def is_control(name):
@@ -120,11 +141,15 @@ def open_results(out, exp):
         write_atomic(cfg, json.dumps(asdict(exp), indent=1))
     return out
 
-def write_atomic(path, text):
-    "Write `text` to `path` via a temporary file and a rename"
-    tmp = Path(path).with_name(Path(path).name + f".tmp{os.getpid()}")
-    tmp.write_text(text); tmp.replace(path)
-    return Path(path)
+# %% ../nbs/05_experiment.ipynb #347bc52a
+@contextmanager
+def results_lock(out):
+    "Context manager holding the exclusive lock of the results folder `out`; raises at once if another run holds it"
+    lock = FileLock(str(Path(out) / ".lock"))
+    try: lock.acquire(timeout=0)
+    except Timeout: raise RuntimeError(f"Another cap_nb run is writing to {out}: wait for it to finish, or use another folder") from None
+    try: yield out
+    finally: lock.release()
 
 # %% ../nbs/05_experiment.ipynb #d82f9085
 class DenseRestorer:
@@ -154,51 +179,97 @@ def run_once(model, tok, name, sparsity, scores, calibs, exp):
                 head_kept=head_kept(rep, attention_layout(model)).tolist())
 
 # %% ../nbs/05_experiment.ipynb #56b8e39f
-def _cell(out, name, sparsity): return out / "runs" / f"{name}_s{round(sparsity * 100):02d}"
+def _cell(out, name, sparsity): return out / "runs" / f"{name}_s{_pct(sparsity)}"
 
-def _scores(model, tok, calib, exp, out):
+def _scores(model, tok, calib, exp, out, progress=True):
+    "The grid's head scores: read back if stored and readable, else computed (resumable) and stored"
     p = out / "scores.safetensors"
-    if p.exists(): return HeadScores.load(p, model)
-    hs = head_scores(model, tok, calib, method=exp.score_method, checkpoint=out / "scores_checkpoint")
-    hs.save(p)
+    if read_cached(p, HeadScores.load) is not None: return HeadScores.load(p, model)  # checks the model's fingerprint
+    hs = head_scores(model, tok, calib, method=exp.score_method, checkpoint=out / "scores_checkpoint", progress=progress)
+    hs.save(p); shutil.rmtree(out / "scores_checkpoint", ignore_errors=True)
     return hs
+
+# %% ../nbs/05_experiment.ipynb #b9a29830
+def _cell_done(cell, name, sparsity):
+    "Whether `cell` has a readable JSON and Parquet of run `name` at `sparsity`; incomplete cells are removed, with a warning"
+    j, p = cell.with_suffix(".json"), cell.with_suffix(".parquet")
+    if not j.exists() and not p.exists(): return False
+    try:
+        info, n = json.loads(j.read_text()), len(pd.read_parquet(p, columns=["id"]))
+        if info.get("method") == name and abs(info.get("sparsity", -1) - sparsity) < 1e-9 and n: return True
+        why = f"it holds {info.get('method')} at {info.get('sparsity')} with {n} rows"
+    except Exception as e: why = f"{type(e).__name__}: {e}"
+    warnings.warn(f"Recomputing {cell.name}: its files are missing, unreadable or wrong ({why})")
+    j.unlink(missing_ok=True); p.unlink(missing_ok=True)
+    return False
+
+def _write_cell(cell, df, info):
+    "Per-item results, then the cell's JSON (written last: a cell with a JSON is complete)"
+    write_atomic(cell.with_suffix(".parquet"), lambda t: df.to_parquet(t, index=False))
+    write_atomic(cell.with_suffix(".json"), json.dumps(info))
+
+# %% ../nbs/05_experiment.ipynb #e3549b3e
+def _version(pkg):
+    import importlib.metadata as md
+    try: return md.version(pkg)
+    except md.PackageNotFoundError: return None
+
+def environment():
+    "Library versions, Python, CPU, threads and load average of this process, as a dict"
+    cpu = platform.processor()
+    if Path("/proc/cpuinfo").exists(): cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), cpu)
+    libs = {k: _version(k) for k in ("cap_nb", "torch", "transformers", "tokenizers", "numpy", "pandas", "safetensors", "gguf")}
+    return dict(time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), python=platform.python_version(), platform=platform.platform(),
+                cpu=cpu, cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), loadavg=list(os.getloadavg()), **libs)
+
+def record_environment(out):
+    "Append `environment()` to `out/environment.json`; returns the entries"
+    f = Path(out) / "environment.json"
+    entries = (read_cached(f, lambda p: json.loads(Path(p).read_text())) or []) + [environment()]
+    write_atomic(f, json.dumps(entries, indent=1)); return entries
 
 # %% ../nbs/05_experiment.ipynb #80d6e4a1
 def run_grid(exp, out, model=None, tok=None, # a loaded model/tokenizer instead of `exp.model` (tests, GPU recipes)
              progress=True):
-    "Run (or resume) every cell of `exp` into the folder `out`; returns the per-item results DataFrame"
+    "Run (or resume) every cell of `exp` into the folder `out` (locked meanwhile); returns the per-item results DataFrame"
     out = open_results(out, check_experiment(exp))
+    with results_lock(out): _run_cells(exp, out, model, tok, progress)
+    return load_results(out)
+
+def _run_cells(exp, out, model, tok, progress):
     timings = dict(load=0.0, scores=0.0, prune=0.0, eval=0.0); t0 = time.perf_counter()
     if model is None: model, tok = load_model(exp.model, dtype=exp.dtype)
-    timings["load"] = time.perf_counter() - t0
+    timings["load"] = time.perf_counter() - t0; record_environment(out)
     calib = calibration_set(exp.calib_tasks, exp.calib_n, exp.calib_seed)
     calibs = dict(reasoning=calibration_pairs(calib), generic=generic_calibration(exp.generic_n))
-    t0 = time.perf_counter(); scores = _scores(model, tok, calib, exp, out); timings["scores"] = time.perf_counter() - t0
+    t0 = time.perf_counter(); scores = _scores(model, tok, calib, exp, out, progress); timings["scores"] = time.perf_counter() - t0
     restore = DenseRestorer(model)
-    for name, s in tqdm(grid_cells(exp), desc="grid", disable=not progress):
-        cell = _cell(out, name, s)
-        if (cell.with_suffix(".json")).exists(): continue
+    for name, s in (bar := tqdm(grid_cells(exp), desc="grid", disable=not progress)):
+        cell = _cell(out, name, s); bar.set_postfix_str(f"{name} at {s:.0%}")
+        if _cell_done(cell, name, s): continue
         restore(); t0 = time.perf_counter()
         info = run_once(model, tok, name, s, scores, calibs, exp) or {}
         t1 = time.perf_counter()
         df = evaluate(model, tok, exp.tasks, n=exp.n_eval, seed=exp.eval_seed, fmt=exp.fmt, progress=False)
         info["calib_logprob"] = float(answer_logprob(model, tok, calibs["reasoning"]).mean())
         t2 = time.perf_counter(); timings["prune"] += t1 - t0; timings["eval"] += t2 - t1
-        cell.parent.mkdir(exist_ok=True)
-        df.assign(method=name, sparsity=s).to_parquet(cell.with_suffix(".parquet.tmp"), index=False)
-        cell.with_suffix(".parquet.tmp").replace(cell.with_suffix(".parquet"))
-        write_atomic(cell.with_suffix(".json"), json.dumps(dict(method=name, sparsity=s, prune_eval_s=t2 - t0, **info)))
+        _write_cell(cell, df.assign(method=name, sparsity=s), dict(method=name, sparsity=s, prune_eval_s=t2 - t0, **info))
     restore()
     write_atomic(out / f"timings-{int(time.time())}.json", json.dumps(timings))
-    return load_results(out)
 
 # %% ../nbs/05_experiment.ipynb #82c8e9c2
 def load_results(out):
-    "(per-item results, per-cell info) DataFrames of a results folder"
-    runs = Path(out) / "runs"
-    items = pd.concat([pd.read_parquet(p) for p in sorted(runs.glob("*.parquet"))], ignore_index=True) if runs.exists() else pd.DataFrame()
-    info = pd.DataFrame([json.loads(p.read_text()) for p in sorted(runs.glob("*.json"))]) if runs.exists() else pd.DataFrame()
+    "(per-item results, per-cell info) DataFrames of the finished cells of a results folder"
+    if not (Path(out) / "experiment.json").exists(): raise FileNotFoundError(f"{Path(out).resolve()} is not a cap_nb results folder (no experiment.json)")
+    cells = sorted((Path(out) / "runs").glob("*.json"))
+    info = pd.DataFrame([_read_result(p, lambda q: json.loads(q.read_text())) for p in cells])
+    items = pd.concat([_read_result(p.with_suffix(".parquet"), pd.read_parquet) for p in cells], ignore_index=True) if cells else pd.DataFrame()
     return items, info
+
+def _read_result(path, read):
+    try: return read(path)
+    except Exception as e:
+        raise ValueError(f"{path} is missing or unreadable ({type(e).__name__}): delete it and run the grid again to recompute the cell") from None
 
 # %% ../nbs/05_experiment.ipynb #40cf690a
 def base_name(name):

@@ -8,6 +8,7 @@ __all__ = ['FAMILIES', 'CAPTURES', 'decoder_layers', 'LayerLayout', 'attention_l
            'run_layers', 'logits_from_hidden']
 
 # %% ../nbs/00_hooks.ipynb #789254ea
+import operator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 import torch
@@ -75,6 +76,13 @@ def head_slice(layout, layer, head):
     d = layout[layer].head_dim
     return slice(head * d, (head + 1) * d)
 
+# %% ../nbs/00_hooks.ipynb #9db16717
+def _index(x, what):
+    "`x` as an int if it is an integer index; bools and floats (`True`, `1.7`) are refused, never silently rounded"
+    if isinstance(x, bool) or "bool" in str(getattr(x, "dtype", "")): raise TypeError(f"{what} index must be an integer, not {x!r}")
+    try: return operator.index(x)
+    except TypeError: raise TypeError(f"{what} index must be an integer, not {x!r}") from None
+
 # %% ../nbs/00_hooks.ipynb #daeccb54
 def head_mask(layout, heads):
     "Boolean mask [n_layers, n_heads] (or [batch, n_layers, n_heads]) from a dict or tensor spec; True = masked"
@@ -82,15 +90,16 @@ def head_mask(layout, heads):
     if isinstance(heads, dict):
         mask = torch.zeros(L, H, dtype=torch.bool)
         for l, hs in heads.items():
-            if not 0 <= int(l) < L: raise IndexError(f"Layer {l} out of range: the model has {L} layers")
+            if not 0 <= _index(l, "Layer") < L: raise IndexError(f"Layer {l} out of range: the model has {L} layers")
             for h in ([hs] if isinstance(hs, int) else hs):
-                if not 0 <= int(h) < H: raise IndexError(f"Head {h} of layer {l} out of range: layers have {H} heads")
+                if not 0 <= _index(h, "Head") < H: raise IndexError(f"Head {h} of layer {l} out of range: layers have {H} heads")
                 mask[int(l), int(h)] = True
         return mask
     if isinstance(heads, torch.Tensor):
         if heads.dim() not in (2, 3) or tuple(heads.shape[-2:]) != (L, H):
             raise ValueError(f"Head mask must have shape [{L}, {H}] or [batch, {L}, {H}], got {list(heads.shape)}")
-        return heads.to(torch.bool).cpu()
+        if heads.dtype != torch.bool: raise TypeError(f"A head mask tensor must be bool (True = masked), not {heads.dtype}")
+        return heads.cpu()
     raise TypeError(f"heads must be a {{layer: [head, ...]}} dict or a bool tensor, not {type(heads).__name__}")
 
 # %% ../nbs/00_hooks.ipynb #f6990d4e

@@ -44,10 +44,12 @@ def calib_batches(calib, tok=None, # tokenizer, needed for text
         texts = [c if isinstance(c, str) else "".join(c) for c in calib]
         enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=max_len)
         ids, am = enc["input_ids"], enc["attention_mask"]
+    elif isinstance(calib, (list, tuple)) and not len(calib): raise ValueError("The calibration set is empty")
     else: raise TypeError(f"calib must be strings, (context, target) pairs, a dict or an ids tensor, not {type(calib).__name__}")
-    if ids.dim() != 2 or ids.dtype not in (torch.long, torch.int32) or not len(ids): raise ValueError(f"input_ids must be a non-empty integer [batch, seq] tensor, got {ids.dtype} {list(ids.shape)}")
+    if ids.dim() != 2 or ids.dtype not in (torch.long, torch.int32) or not ids.numel(): raise ValueError(f"input_ids must be a non-empty integer [batch, seq] tensor, got {ids.dtype} {list(ids.shape)}")
     if vocab_size is not None and (ids.max() >= vocab_size or ids.min() < 0): raise ValueError(f"Token ids out of range for vocab size {vocab_size}")
     am = torch.ones_like(ids) if am is None else am
+    if empty := (am.sum(1) == 0).nonzero()[:, 0].tolist(): raise ValueError(f"Calibration items {empty[:5]} are empty: each needs at least one token")
     return [(ids[i:i + batch_size].to(device), am[i:i + batch_size].to(device)) for i in range(0, len(ids), batch_size)]
 
 # %% ../nbs/03_prune.ipynb #91262698
@@ -93,23 +95,37 @@ def layer_stats(model, lo, hs, kws, masks, hessian=False):
     H = {n: H[src] for src, names in SHARED_INPUT.items() for n in names} if hessian else {}
     return SimpleNamespace(x_norm={n: rec.input_norm(lo.index, n) for n in lo.linears}, H=H)
 
+# %% ../nbs/03_prune.ipynb #93cfa660
+@contextmanager
+def _undone_on_error(undo):
+    "On any exception (or Ctrl-C), put back the weights logged in `undo` as (weight, mask, old values), then re-raise"
+    try: yield undo
+    except BaseException:
+        with torch.no_grad():
+            for w, mask, old in reversed(undo):
+                if old.shape == w.shape: w.data.copy_(old)
+                else: w.data[mask] = old
+        raise
+
 # %% ../nbs/03_prune.ipynb #502dc671
 def walk_layers(model, batches, # from `calib_batches`, or None for data-free methods
                 rule, # rule(layout, stats, sparsity) -> {linear: (prune mask, new weight or None)}
                 layer_sparsity, hessian=False, progress=True):
     "Prune `model` in place layer by layer with `rule`, feeding each layer the pruned outputs of the previous; returns masks"
-    kws, ams, hs, masks, lay = [], [], [], {}, attention_layout(model)
+    kws, ams, hs, masks, lay, undo = [], [], [], {}, attention_layout(model), []
     for ids, am in batches or []:
         h, kw = layer_inputs(model, ids, am); hs.append(h); kws.append(kw); ams.append(am)
-    for lo in tqdm(lay, desc="layers", disable=not progress, leave=False):
-        st = layer_stats(model, lo, hs, kws, ams, hessian) if hs else None
-        for name, (mask, W_new) in rule(lo, st, float(layer_sparsity[lo.index])).items():
-            w = lo.linears[name].weight
-            if W_new is not None: w.data.copy_(W_new.to(w.dtype))
-            w.data.masked_fill_(mask.to(w.device), 0)
-            masks[f"{lo.index}.{name}"] = mask.cpu()
-        if lo.index < len(lay) - 1:
-            with torch.no_grad(): hs = [run_layers(model, h, kw, lo.index, lo.index + 1) for h, kw in zip(hs, kws)]
+    with _undone_on_error(undo):
+        for lo in tqdm(lay, desc="layers", disable=not progress, leave=False):
+            st = layer_stats(model, lo, hs, kws, ams, hessian) if hs else None
+            for name, (mask, W_new) in rule(lo, st, float(layer_sparsity[lo.index])).items():
+                w, mask = lo.linears[name].weight, mask.to(lo.linears[name].weight.device)
+                undo.append((w, mask, w.data.clone() if W_new is not None else w.data[mask].clone()))
+                if W_new is not None: w.data.copy_(W_new.to(w.dtype))
+                w.data.masked_fill_(mask, 0)
+                masks[f"{lo.index}.{name}"] = mask.cpu()
+            if lo.index < len(lay) - 1:
+                with torch.no_grad(): hs = [run_layers(model, h, kw, lo.index, lo.index + 1) for h, kw in zip(hs, kws)]
     return masks
 
 # %% ../nbs/03_prune.ipynb #5eafb184
@@ -188,6 +204,8 @@ def _check_cap(model, lay, cfg, scores, prev):
     if cfg.nm is not None: raise ValueError("CAP variants move sparsity between heads: use pattern='unstructured'")
     if cfg.gqa not in ("mean", "max"): raise ValueError(f"gqa must be 'mean' or 'max', not {cfg.gqa!r}")
     if cfg.scope not in ("layer", "model"): raise ValueError(f"scope must be 'layer' or 'model', not {cfg.scope!r}")
+    if not (isinstance(cfg.strength, (int, float)) and 0 <= cfg.strength <= 1):
+        raise ValueError(f"strength must be a number in [0, 1] (0 = plain Wanda ranks), got {cfg.strength!r}")
     if cfg.mlp not in ("wanda", "coarse", "fine"): raise ValueError(f"mlp must be 'wanda', 'coarse' or 'fine', not {cfg.mlp!r}")
     need = {"coarse": ("mlp", [len(lay)]), "fine": ("neurons", [len(lay), lay[0].n_neurons])}.get(cfg.mlp)
     if need and (sc[need[0]] is None or list(sc[need[0]].shape) != need[1]):

@@ -174,6 +174,10 @@ def as_scores(scores, n_layers, n_heads):
     if tuple(heads.shape) != (n_layers, n_heads):
         raise ValueError(f"Head scores must have shape [{n_layers}, {n_heads}] for this model, got {list(heads.shape)}")
     opt = {k: None if get(k) is None else torch.as_tensor(get(k)).float().cpu() for k in ("mlp", "neurons")}
+    for k, v in dict(heads=heads, **opt).items():
+        if v is not None and (bad := int((~torch.isfinite(v)).sum())):
+            raise ValueError(f"{bad} {k} score(s) are NaN or infinite (heads left out by `head_scores(heads=...)` are NaN): "
+                             "CAP ranks every head, so give each a finite score")
     return dict(heads=heads, **opt, fingerprint=get("fingerprint"))
 
 # %% ../nbs/02_weight_importance.ipynb #144ada1a
