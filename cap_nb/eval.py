@@ -18,7 +18,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
 from transformers.modeling_outputs import BaseModelOutputWithPast
-from .models import model_fingerprint, cache_dir
+from .models import model_fingerprint, cache_dir, short_hash, tokenizer_fingerprint, write_atomic, read_cached, check_vocab
 from .hooks import n_hooks
 from .tasks import TASKS, load_task, cloze_context, choice_pairs, gold_pair, split_pair, encode_pairs, normalize_number
 
@@ -105,6 +105,7 @@ def group_logliks(model, tok, groups, # [(context_ids, [continuation_ids, ...]),
     "Per group, a float64 array of the summed log-likelihood of each continuation (fp32 log-softmax)"
     for i, (c, conts) in enumerate(groups):
         if not c or not conts or not all(conts): raise ValueError(f"Group {i}: empty context, no continuations or an empty one")
+    if groups: check_vocab(model, max(max(c + [t for x in conts for t in x]) for c, conts in groups))
     win = getattr(model.config, "sliding_window", None) if getattr(model.config, "use_sliding_window", True) else None
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     res = [None] * len(groups)
@@ -294,7 +295,7 @@ EVAL_VERSION = 1  # bump when a change to the scoring code changes numbers: old 
 def _cache_file(fp, task, settings):
     "Parquet path for one task's results under `fp` (model fingerprint) and `settings`"
     key = json.dumps(dict(fp=fp, task=task, version=EVAL_VERSION, **settings), sort_keys=True, default=str)
-    return cache_dir("eval") / f"{task}-{hashlib.sha256(key.encode()).hexdigest()[:20]}.parquet"
+    return cache_dir("eval") / f"{task}-{short_hash(key, 20)}.parquet"
 
 # %% ../nbs/04_eval.ipynb #d750976f
 def _task_settings(task, split, n, seed, fmt, generate_answers, shots, chat, max_new_tokens):
@@ -313,16 +314,16 @@ def evaluate(model, tok, tasks=TASKS, n=None, # items per task (int, or dict tas
     if bad := [t for t in tasks if t not in TASKS]: raise ValueError(f"Unknown task(s) {bad}; known tasks: {list(TASKS)}")
     hooked = n_hooks(model) > 0
     if cache and hooked: warnings.warn("The model has hooks attached (e.g. mask_heads): results are not cached")
-    fp = model_fingerprint(model) if cache and not hooked else None
+    fp = model_fingerprint(model) + tokenizer_fingerprint(tok) if cache and not hooked else None
     out = []
     for t in tasks:
         nt = n.get(t) if isinstance(n, dict) else n
         path = fp and _cache_file(fp, t, _task_settings(t, split, nt, seed, fmt, generate_answers, shots, chat, max_new_tokens))
-        if path and path.exists(): out.append(pd.read_parquet(path)); continue
+        if path and (d := read_cached(path, pd.read_parquet)) is not None: out.append(d); continue
         items = load_task(t, split, nt, seed)
         d = (score_gsm8k(model, tok, items, generate_answers, shots, chat, max_new_tokens, progress=progress, **kw)
              if t == "gsm8k" else score_choices(model, tok, items, fmt, progress, **kw))
-        if path: d.to_parquet(path)
+        if path: write_atomic(path, d.to_parquet)
         out.append(d)
     return pd.concat(out, ignore_index=True)
 
