@@ -133,7 +133,8 @@ def open_results(out, exp):
     "Create or reopen the results folder `out` for `exp`; a folder of another configuration is an error"
     out = Path(out); cfg = out / "experiment.json"
     if cfg.exists():
-        old = json.loads(cfg.read_text())
+        try: old = json.loads(cfg.read_text())
+        except ValueError: raise ValueError(f"{cfg} is damaged (not JSON): restore it, or start again in another folder") from None
         if diff := sorted(k for k in set(old) | set(asdict(exp)) if json.dumps(old.get(k)) != json.dumps(asdict(exp).get(k))):
             raise ValueError(f"{out} holds results of a different configuration (differs in {diff}); use another folder")
     else:
@@ -199,7 +200,7 @@ def _cell_done(cell, name, sparsity):
         if info.get("method") == name and abs(info.get("sparsity", -1) - sparsity) < 1e-9 and n: return True
         why = f"it holds {info.get('method')} at {info.get('sparsity')} with {n} rows"
     except Exception as e: why = f"{type(e).__name__}: {e}"
-    warnings.warn(f"Recomputing {cell.name}: its files are missing, unreadable or wrong ({why})")
+    warnings.warn(f"Recomputing {cell.name}: {j.name} or {p.name} is missing, unreadable or wrong ({why})")
     j.unlink(missing_ok=True); p.unlink(missing_ok=True)
     return False
 

@@ -189,7 +189,7 @@ list(METHODS)
 # %% ../nbs/03_prune.ipynb #4f1d0442
 def _check_sparsity(sparsity, nm, allocation):
     "The target sparsity, validated against the pattern and allocation"
-    if not isinstance(sparsity, (int, float)) or not 0 <= sparsity < 1:
+    if isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or not 0 <= sparsity < 1:
         raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
     if nm is not None and not math.isclose(sparsity, 1 - nm[0] / nm[1]):
         raise ValueError(f"pattern {nm[0]}:{nm[1]} fixes the sparsity at {1 - nm[0] / nm[1]:g}, got {sparsity}")
