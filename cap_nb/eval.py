@@ -167,7 +167,7 @@ def choice_metrics(items, groups, lls, fmt="cloze", ties="first"): # 'first' (lm
                          ll=[float(x) for x in ll]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/04_eval.ipynb #ca802253
+# %% ../nbs/04_eval.ipynb #475d1fbf
 ORDERS = (None, "reversed", "cyclic")
 
 def choice_orders(k, orders=None): # one of `ORDERS`
@@ -178,7 +178,7 @@ def choice_orders(k, orders=None): # one of `ORDERS`
     if orders == "reversed": return [ident, ident[::-1]]
     return [ident[s:] + ident[:s] for s in range(k)]
 
-# %% ../nbs/04_eval.ipynb #7d415286
+# %% ../nbs/04_eval.ipynb #7f55b799
 def reorder(item, perm):
     "`item` with its choices shown in order `perm` (labels stay in place; the gold index follows its text)"
     if sorted(perm) != list(range(len(item["choices"]))): raise ValueError(f"{perm} is not a permutation of the choices")
