@@ -85,7 +85,7 @@ def _parser():
     sub.add_parser("report", help="table and figures from a results folder").add_argument("dir")
     return p
 
-# %% ../nbs/06_cli.ipynb #19bdbfce
+# %% ../nbs/06_cli.ipynb #99bb94d5
 def read_ids(path):
     "Item ids listed in the text file `path`, one per line (blank lines and '#' comments ignored), sorted"
     p = Path(path)

@@ -229,7 +229,7 @@ def grid_summary(items, metrics=("acc", "acc_norm", "p_gold")):
         s = pd.concat([s, pooled.assign(lo=pooled.seed_min, hi=pooled.seed_max)], ignore_index=True)
     return s
 
-# %% ../nbs/05_experiment.ipynb #1213feca
+# %% ../nbs/05_experiment.ipynb #15d76855
 def letter_counts(items, by=("method", "sparsity", "task")):
     "Share of predictions at each answer position (A, B, ...) per cell; rows `method='gold'` give the gold positions"
     mc = items[items.n_choices.fillna(0) > 0] if "n_choices" in items else items.iloc[:0]
@@ -242,7 +242,7 @@ def letter_counts(items, by=("method", "sparsity", "task")):
     return (d.groupby(list(by), dropna=False).letter.value_counts(normalize=True).unstack(fill_value=0.0)
             .reindex(columns=list("ABCDE"[:k]), fill_value=0.0))
 
-# %% ../nbs/05_experiment.ipynb #67562090
+# %% ../nbs/05_experiment.ipynb #7b735cb4
 def batch_calibrated(items, by=("method", "sparsity", "task")):
     "`items` with `acc_bc`: accuracy after subtracting each cell's mean log-probability per position (label-free)"
     out = []
@@ -262,7 +262,7 @@ def holm(p):
     adj[o] = np.minimum(np.maximum.accumulate((len(p) - np.arange(len(p))) * p[o]), 1.0)
     return adj
 
-# %% ../nbs/05_experiment.ipynb #79b05855
+# %% ../nbs/05_experiment.ipynb #089ba319
 def paired_vs(items, ref="wanda", runs=None, metrics=("acc", "p_gold"),
               family=None): # None, 'all' (every row returned) or [(run, sparsity, task, metric), ...]: Holm over it
     "Paired comparison (run − `ref`) per sparsity and task, for every run other than `ref` and dense; `p_holm` over `family`"
