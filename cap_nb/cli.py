@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'MODELS', 'RUNS', 'TASK_NAMES', 'DTYPES', 'SCORE_METHODS', 'FORMATS', 'DEFAULTS', 'REPORT_METRICS',
-           'USAGE_ERRORS', 'parse_list', 'parse_n_eval', 'reported', 'report', 'experiment_from_args', 'main', 'cli']
+           'USAGE_ERRORS', 'parse_list', 'parse_n_eval', 'reported', 'report', 'read_ids', 'experiment_from_args',
+           'main', 'cli']
 
 # %% ../nbs/06_cli.ipynb #0e2133ef
 import argparse, json, sys, time
@@ -18,7 +19,8 @@ TASK_NAMES = ("arc_challenge", "arc_easy", "strategyqa", "gsm8k")
 DTYPES, SCORE_METHODS, FORMATS = ("bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid"), ("cloze", "letter")
 DEFAULTS = dict(runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
                       "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5)),
-                tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, dtype="bf16", score_method="hybrid", fmt="cloze")
+                tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0, dtype="bf16",
+                score_method="hybrid", fmt="cloze")
 
 # %% ../nbs/06_cli.ipynb #6e27e5d0
 def parse_list(s, cast=str, what="list"):
@@ -46,7 +48,7 @@ def reported(df):
 def report(out, print_fn=print):
     "Print the summary table and the paired CAP − Wanda comparisons of the results folder `out`; write figures"
     import pandas as pd
-    from cap_nb.experiment import load_results, grid_summary, paired_vs, plot_grid
+    from cap_nb.experiment import load_results, grid_summary, paired_vs, plot_grid, letter_counts
     out = Path(out)
     if not (out / "experiment.json").exists(): raise FileNotFoundError(f"{out} is not a cap_nb results folder")
     items, info = load_results(out)
@@ -62,6 +64,9 @@ def report(out, print_fn=print):
         cols = ["sparsity", "task", "metric", "run", "n", "diff", "lo", "hi", "p_mcnemar"]
         print_fn("\nPaired difference run − wanda (95 % paired bootstrap interval; McNemar p for acc):\n"
                  + pv[cols].round(4).to_string(index=False))
+    if len(lc := letter_counts(items)):
+        print_fn("\nShare of predictions at each answer position (choices in their own order); 'gold' = the gold positions:\n"
+                 + lc.round(3).to_string())
     (out / "figures").mkdir(exist_ok=True)
     plot_grid(items).savefig(out / "figures" / "sparsity_curves.png", dpi=120)
     s.to_csv(out / "summary.csv", index=False); pv.to_csv(out / "paired_vs_wanda.csv", index=False)
@@ -91,6 +96,10 @@ def _parser():
     r.add_argument("--dtype", default=DEFAULTS["dtype"], choices=DTYPES, help="weights' dtype (log-softmax is always fp32)")
     r.add_argument("--score-method", default=DEFAULTS["score_method"], choices=SCORE_METHODS, help="how causal head scores are computed")
     r.add_argument("--fmt", default=DEFAULTS["fmt"], choices=FORMATS, help="multiple choice: cloze (lm-eval) or letter (chat template)")
+    r.add_argument("--calib-seed", type=int, default=DEFAULTS["calib_seed"], help="seed of the calibration draw (train splits)")
+    r.add_argument("--orders", default=None, choices=["reversed", "cyclic"],
+                   help="letter format: score each ARC item in several choice orders and average (default: one order)")
+    r.add_argument("--eval-exclude", default=None, help="file of evaluation item ids (one per line) left out before sampling")
     r.add_argument("--control-sparsities", default=None, help="run the controls only at these sparsities (default: all)")
     r.add_argument("--out", required=True, help="results folder (created, or resumed if it holds the same configuration)")
     rp = sub.add_parser("report", help="table and figures from a results folder", formatter_class=fmt,
@@ -99,6 +108,13 @@ def _parser():
     rp.add_argument("dir", help="a results folder written by `cap_nb run` or `cap_nb demo` (it holds experiment.json)")
     return p
 
+# %% ../nbs/06_cli.ipynb #99bb94d5
+def read_ids(path):
+    "Item ids listed in the text file `path`, one per line (blank lines and '#' comments ignored), sorted"
+    p = Path(path)
+    if not p.is_file(): raise FileNotFoundError(f"--eval-exclude: no file {p}")
+    return tuple(sorted({l.strip() for l in p.read_text().splitlines() if l.strip() and not l.startswith("#")}))
+
 # %% ../nbs/06_cli.ipynb #5ab004a9
 def experiment_from_args(a):
     "The `Experiment` described by parsed `run`/`demo` arguments, checked"
@@ -106,8 +122,9 @@ def experiment_from_args(a):
     if a.cmd == "demo": return check_experiment(Experiment.demo(model=a.model))
     return check_experiment(Experiment(model=a.model, runs=parse_list(a.runs, str, "runs"),
                                        sparsities=parse_list(a.sparsities, float, "sparsities"),
-                                       tasks=parse_list(a.tasks, str, "tasks"), calib_n=a.calib_n, n_eval=parse_n_eval(a.n_eval),
-                                       dtype=a.dtype, score_method=a.score_method, fmt=a.fmt,
+                                       tasks=parse_list(a.tasks, str, "tasks"), calib_n=a.calib_n, calib_seed=a.calib_seed, n_eval=parse_n_eval(a.n_eval),
+                                       dtype=a.dtype, score_method=a.score_method, fmt=a.fmt, orders=a.orders,
+                                       eval_exclude=a.eval_exclude and read_ids(a.eval_exclude),
                                        control_sparsities=a.control_sparsities and parse_list(a.control_sparsities, float, "sparsities")))
 
 # %% ../nbs/06_cli.ipynb #81262761
