@@ -318,9 +318,9 @@ def _masked_metrics(model, batches, calib, units, method, metric, ablation, mean
     return dense, out
 
 # %% ../nbs/01_causal_scores.ipynb #65db6187
-def _first_order_all(model, batches, calib, metric, ablation, means):
+def _first_order_all(model, batches, calib, metric, ablation, means, progress=False):
     "(dense [n], head drops [L, H, n], neuron drops [L, I, n]) by attribution patching over all batches"
-    n, res = len(calib), [first_order(model, b, calib, metric, ablation, means) for b in batches]
+    res = [first_order(model, b, calib, metric, ablation, means) for b in tqdm(batches, desc="first-order scores, batch", disable=not progress)]
     order = torch.cat([b["items"] for b in batches]).argsort()
     dense, heads, neur = (torch.cat([r[k] for r in res], -1)[..., order] for k in range(3))
     lay = attention_layout(model)
@@ -387,7 +387,7 @@ def head_scores(model, tok, calib, # a DataFrame from `calibration_set` / `calib
     means = _ablation_means(model, batches) if ablation == "mean" else None
     if method in ("first_order", "hybrid") or neurons:
         fo_b = batches if metric != "accuracy" else encode_calibration(tok, calib, "logprob", batch_size, model.device, maxlen)
-        fdense, fheads, fneur = _first_order_all(model, fo_b, calib, "logit" if metric == "logit" else "logprob", ablation, means)
+        fdense, fheads, fneur = _first_order_all(model, fo_b, calib, "logit" if metric == "logit" else "logprob", ablation, means, progress)
     if method in ("exact", "fast"):
         units = _layer_units(L, H, sel, mlp)
         dense, masked = _masked_metrics(model, batches, calib, units, method, metric, ablation, means, max_rows, ck, progress)

@@ -48,7 +48,7 @@ def reported(df):
 def report(out, print_fn=print):
     "Print the summary table and the paired CAP − Wanda comparisons of the results folder `out`; write figures"
     import pandas as pd
-    from cap_nb.experiment import load_results, grid_summary, paired_vs, plot_grid, letter_counts
+    from cap_nb.experiment import load_results, grid_summary, paired_vs, plot_grid, letter_counts, write_atomic
     out = Path(out)
     if not (out / "experiment.json").exists(): raise FileNotFoundError(f"{out} is not a cap_nb results folder")
     items, info = load_results(out)
@@ -69,7 +69,7 @@ def report(out, print_fn=print):
                  + lc.round(3).to_string())
     (out / "figures").mkdir(exist_ok=True)
     plot_grid(items).savefig(out / "figures" / "sparsity_curves.png", dpi=120)
-    s.to_csv(out / "summary.csv", index=False); pv.to_csv(out / "paired_vs_wanda.csv", index=False)
+    for f, df in (("summary.csv", s), ("paired_vs_wanda.csv", pv)): write_atomic(out / f, lambda t: df.to_csv(t, index=False))
     print_fn(f"\nWrote {out / 'summary.csv'}, {out / 'paired_vs_wanda.csv'}, {out / 'figures' / 'sparsity_curves.png'}")
     return s, pv
 

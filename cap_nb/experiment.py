@@ -184,12 +184,12 @@ def calibration_pairs(calib):
     return list(zip(calib.context, calib.target))
 
 # %% ../nbs/05_experiment.ipynb #555f71f1
-def run_once(model, tok, name, sparsity, scores, calibs, exp):
+def run_once(model, tok, name, sparsity, scores, calibs, exp, progress=False):
     "Prune the (dense) `model` for run `name` at `sparsity`; returns the prune report as a dict (or None for dense)"
     method, kind, seed = run_spec(name)
     if method is None: return None
     rep = prune(model, method, sparsity, calib=calibs.get(kind), tok=tok, seed=seed,
-                scores=scores if method.startswith("cap") else None, progress=False)
+                scores=scores if method.startswith("cap") else None, progress=progress)
     return dict(overall_sparsity=float(rep.overall), prune_time_s=rep.time_s, peak_bytes=rep.peak_bytes,
                 head_kept=head_kept(rep, attention_layout(model)).tolist())
 
@@ -263,10 +263,10 @@ def _run_cells(exp, out, model, tok, progress):
         cell = _cell(out, name, s); bar.set_postfix_str(f"{name} at {s:.0%}")
         if _cell_done(cell, name, s): continue
         restore(); t0 = time.perf_counter()
-        info = run_once(model, tok, name, s, scores, calibs, exp) or {}
+        info = run_once(model, tok, name, s, scores, calibs, exp, progress) or {}
         t1 = time.perf_counter()
         df = evaluate(model, tok, exp.tasks, n=exp.n_eval, seed=exp.eval_seed, fmt=exp.fmt, orders=exp.orders,
-                      exclude=exp.eval_exclude, progress=False)
+                      exclude=exp.eval_exclude, progress=progress)
         info["calib_logprob"] = float(answer_logprob(model, tok, calibs["reasoning"]).mean())
         t2 = time.perf_counter(); timings["prune"] += t1 - t0; timings["eval"] += t2 - t1
         _write_cell(cell, df.assign(method=name, sparsity=s), dict(method=name, sparsity=s, prune_eval_s=t2 - t0, **info))

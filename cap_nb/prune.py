@@ -21,7 +21,7 @@ from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from .models import model_fingerprint
+from .models import model_fingerprint, write_atomic
 from .hooks import attention_layout, capture, layer_inputs, run_layers, hooks_removed_after
 from .weight_importance import *
 
@@ -319,9 +319,10 @@ def save_pruned(model, tok, report, path):
     path = Path(path); model.save_pretrained(path)
     if tok is not None: tok.save_pretrained(path)
     packed = {k: torch.from_numpy(np.packbits(m.numpy(), axis=-1)) for k, m in report.masks.items()}
-    save_file(packed, path / "masks.safetensors", metadata={k: json.dumps(list(m.shape)) for k, m in report.masks.items()})
+    meta = {k: json.dumps(list(m.shape)) for k, m in report.masks.items()}
+    write_atomic(path / "masks.safetensors", lambda t: save_file(packed, t, metadata=meta))
     d = {k: getattr(report, k) for k in report.__dataclass_fields__ if k not in ("masks", "table")}
-    (path / "prune_report.json").write_text(json.dumps({**d, "table": report.table.to_dict("list")}, indent=1))
+    write_atomic(path / "prune_report.json", json.dumps({**d, "table": report.table.to_dict("list")}, indent=1))
     return path
 
 # %% ../nbs/03_prune.ipynb #7d2111f0
