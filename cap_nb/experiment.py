@@ -4,15 +4,15 @@
 
 # %% auto #0
 __all__ = ['BASELINES', 'generic_calibration', 'run_spec', 'Experiment', 'check_experiment', 'config_key', 'is_control',
-           'grid_cells', 'open_results', 'write_atomic', 'DenseRestorer', 'calibration_pairs', 'run_once', 'run_grid',
-           'load_results', 'base_name', 'grid_summary', 'paired_vs', 'task_metric', 'plot_grid', 'plot_head_map',
-           'explore']
+           'with_equal_controls', 'grid_cells', 'open_results', 'write_atomic', 'DenseRestorer', 'calibration_pairs',
+           'run_once', 'run_grid', 'load_results', 'base_name', 'grid_summary', 'letter_counts', 'batch_calibrated',
+           'holm', 'paired_vs', 'task_metric', 'plot_grid', 'plot_head_map', 'explore']
 
 # %% ../nbs/05_experiment.ipynb #bf695fcf
 import dataclasses, hashlib, json, os, random, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
-import pandas as pd
+import numpy as np, pandas as pd
 import torch
 from tqdm.auto import tqdm
 from .models import load_model, model_fingerprint, weights_hash, DEFAULT_MODEL
@@ -20,7 +20,7 @@ from .tasks import load_task, TASKS, gold_pair, answer_logprob
 from .causal_scores import HeadScores, calibration_set, head_scores
 from .prune import prune, METHODS, head_kept
 from .hooks import attention_layout
-from .eval import evaluate, summarize, compare, plot_sparsity_curve
+from .eval import evaluate, summarize, compare, plot_sparsity_curve, choice_orders
 
 # %% ../nbs/05_experiment.ipynb #ab17287f
 def generic_calibration(n=32, # number of text windows
@@ -68,6 +68,8 @@ class Experiment:
     generic_n: int = 32  # generic-text windows for the baselines
     fmt: str = "cloze"  # multiple choice: 'cloze' (lm-eval) or 'letter' (chat template; instruct models)
     control_sparsities: tuple = None  # the controls run only at these sparsities; None = at every sparsity
+    orders: str = None  # letter format: None, 'reversed' or 'cyclic' choice-order averaging
+    eval_exclude: tuple = None  # evaluation item ids left out before the seeded subset is drawn (items seen before)
 
     @classmethod
     def demo(cls, **kw):
@@ -87,6 +89,10 @@ def check_experiment(exp):
     if bad := {t: n for t, n in ns.items() if n is not None and not (isinstance(n, int) and n >= 1)}:
         raise ValueError(f"n_eval must be positive integers or None, got {bad}")
     if exp.fmt not in ("cloze", "letter"): raise ValueError(f"fmt must be 'cloze' or 'letter', got {exp.fmt!r}")
+    choice_orders(2, exp.orders)
+    if exp.orders and exp.fmt != "letter": raise ValueError(f"orders={exp.orders!r} needs fmt='letter', got {exp.fmt!r}")
+    if exp.eval_exclude is not None and (isinstance(exp.eval_exclude, str) or not all(isinstance(x, str) for x in exp.eval_exclude)):
+        raise ValueError("eval_exclude must be a collection of item ids (strings)")
     if exp.control_sparsities and (bad := sorted(set(exp.control_sparsities) - set(exp.sparsities))):
         raise ValueError(f"control_sparsities {bad} are not among the sparsities {list(exp.sparsities)}")
     return exp
@@ -101,11 +107,18 @@ def is_control(name):
     b = name.split("@")[0]
     return b == "wanda_reasoning" or b.endswith(("_equal", "_permuted"))
 
+def with_equal_controls(runs):
+    "`runs` with the equal-score sibling of every CAP variant that has one, right after the variant"
+    out = []
+    for r in runs:
+        out += [r] + ([f"{r}_equal"] if f"{r}_equal" in METHODS and f"{r}_equal" not in runs else [])
+    return tuple(out)
+
 def grid_cells(exp):
     "(run, sparsity) cells of `exp` in run order: dense once (sparsity 0), controls only at `control_sparsities`"
-    ctrl = exp.control_sparsities or exp.sparsities
-    return [("dense", 0.0)] * ("dense" in exp.runs) + [
-        (r, s) for s in exp.sparsities for r in exp.runs if r != "dense" and (s in ctrl or not is_control(r))]
+    ctrl, runs = exp.control_sparsities or exp.sparsities, with_equal_controls(exp.runs)
+    return [("dense", 0.0)] * ("dense" in runs) + [
+        (r, s) for s in exp.sparsities for r in runs if r != "dense" and (s in ctrl or not is_control(r))]
 
 # %% ../nbs/05_experiment.ipynb #b0d15e30
 def open_results(out, exp):
@@ -181,7 +194,8 @@ def run_grid(exp, out, model=None, tok=None, # a loaded model/tokenizer instead 
         restore(); t0 = time.perf_counter()
         info = run_once(model, tok, name, s, scores, calibs, exp) or {}
         t1 = time.perf_counter()
-        df = evaluate(model, tok, exp.tasks, n=exp.n_eval, seed=exp.eval_seed, fmt=exp.fmt, progress=False)
+        df = evaluate(model, tok, exp.tasks, n=exp.n_eval, seed=exp.eval_seed, fmt=exp.fmt, orders=exp.orders,
+                      exclude=exp.eval_exclude, progress=False)
         info["calib_logprob"] = float(answer_logprob(model, tok, calibs["reasoning"]).mean())
         t2 = time.perf_counter(); timings["prune"] += t1 - t0; timings["eval"] += t2 - t1
         cell.parent.mkdir(exist_ok=True)
@@ -215,9 +229,43 @@ def grid_summary(items, metrics=("acc", "acc_norm", "p_gold")):
         s = pd.concat([s, pooled.assign(lo=pooled.seed_min, hi=pooled.seed_max)], ignore_index=True)
     return s
 
+# %% ../nbs/05_experiment.ipynb #15d76855
+def letter_counts(items, by=("method", "sparsity", "task")):
+    "Share of predictions at each answer position (A, B, ...) per cell; rows `method='gold'` give the gold positions"
+    mc = items[items.n_choices.fillna(0) > 0] if "n_choices" in items else items.iloc[:0]
+    col = mc.pred_first_order.fillna(mc.pred) if "pred_first_order" in mc else mc.pred
+    k = int(mc.n_choices.max()) if len(mc) else 0
+    letters = mc.assign(letter=col.astype(int).map(lambda j: "ABCDE"[j] if j < 5 else str(j)))
+    gold = mc.drop_duplicates(["task", "id"]).assign(method="gold", sparsity=np.nan,
+                                                     letter=lambda d: d.gold.map(lambda j: "ABCDE"[j]))
+    d = pd.concat([letters, gold], ignore_index=True)
+    return (d.groupby(list(by), dropna=False).letter.value_counts(normalize=True).unstack(fill_value=0.0)
+            .reindex(columns=list("ABCDE"[:k]), fill_value=0.0))
+
+# %% ../nbs/05_experiment.ipynb #7b735cb4
+def batch_calibrated(items, by=("method", "sparsity", "task")):
+    "`items` with `acc_bc`: accuracy after subtracting each cell's mean log-probability per position (label-free)"
+    out = []
+    for _, g in items[items.n_choices > 0].groupby(list(by) + ["n_choices"], dropna=False, sort=False):
+        ll = np.stack(g.ll.map(np.asarray).tolist())
+        lp = ll - np.logaddexp.reduce(ll, axis=1, keepdims=True)  # log-probabilities over the choices
+        prior = lp.mean(0)                                       # the cell's average over items, per position
+        out.append(g.assign(acc_bc=(np.argmax(lp - prior, 1) == g.gold.to_numpy()).astype(float)))
+    return pd.concat(out).sort_index() if out else items.assign(acc_bc=np.nan)
+
 # %% ../nbs/05_experiment.ipynb #c272bb89
-def paired_vs(items, ref="wanda", runs=None, metrics=("acc", "p_gold")):
-    "Paired comparison (run − `ref`) per sparsity and task, for every run other than `ref` and dense"
+def holm(p):
+    "Holm–Bonferroni adjusted p-values of the family `p`, in the same order"
+    p = np.asarray(p, float)
+    if np.isnan(p).any(): raise ValueError("A family of tests cannot contain NaN p-values")
+    o = np.argsort(p, kind="stable"); adj = np.empty_like(p)
+    adj[o] = np.minimum(np.maximum.accumulate((len(p) - np.arange(len(p))) * p[o]), 1.0)
+    return adj
+
+# %% ../nbs/05_experiment.ipynb #089ba319
+def paired_vs(items, ref="wanda", runs=None, metrics=("acc", "p_gold"),
+              family=None): # None, 'all' (every row returned) or [(run, sparsity, task, metric), ...]: Holm over it
+    "Paired comparison (run − `ref`) per sparsity and task, for every run other than `ref` and dense; `p_holm` over `family`"
     runs = runs or [m for m in items.method.unique() if m not in (ref, "dense")]
     rows = []
     for s in sorted(items.sparsity.unique()):
@@ -226,7 +274,18 @@ def paired_vs(items, ref="wanda", runs=None, metrics=("acc", "p_gold")):
         for r in runs:
             b = items[(items.method == r) & (items.sparsity == s)]
             if len(b): rows.append(compare(a, b, metrics=metrics).assign(run=r, ref=ref, sparsity=s))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    pv = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return pv if family is None else _with_holm(pv, family)
+
+def _with_holm(pv, family):
+    "`pv` with `p_holm` on the rows of the declared `family` (every declared test must be present)"
+    key = list(zip(pv.run, pv.sparsity.round(4), pv.task, pv.metric))
+    fam = set(key) if family == "all" else {(r, round(s, 4), t, m) for r, s, t, m in family}
+    if missing := fam - set(key): raise ValueError(f"Declared family has tests with no results: {sorted(missing)}")
+    inf = np.array([k in fam for k in key])
+    pv = pv.assign(in_family=inf, p_holm=np.nan)
+    pv.loc[inf, "p_holm"] = holm(pv.p[inf])
+    return pv
 
 # %% ../nbs/05_experiment.ipynb #cb87b7dd
 def task_metric(task, metric=None):

@@ -86,7 +86,8 @@ def _records(name, split, source):
 def load_task(name, # one of `TASKS`
               split="test", # 'train', 'test' (and 'validation' for ARC)
               n=None, # a random subset of this size (seeded); None = all
-              seed=0, source="bundled"): # 'bundled' (offline) or 'hub'
+              seed=0, source="bundled", # 'bundled' (offline) or 'hub'
+              exclude=None): # item ids left out before the subset is drawn, e.g. items evaluated before
     "A task split as a `datasets.Dataset` in the common schema"
     if name not in TASKS: raise ValueError(f"Unknown task {name!r}; known tasks: {list(TASKS)}")
     if split not in _FILES[name]: raise ValueError(f"{name} has no split {split!r}; splits: {list(_FILES[name])}")
@@ -96,8 +97,11 @@ def load_task(name, # one of `TASKS`
     for i, r in enumerate(recs):
         try: rows.append({k: name if k == "task" else v for k, v in {"task": None, **_row(name, r, i)}.items()})
         except (KeyError, ValueError, TypeError) as e: raise ValueError(f"{where}, record {i + 1}: {e!r}") from None
+    if exclude is not None:
+        if isinstance(exclude, str): raise ValueError("exclude must be a collection of item ids, not one string")
+        ex = set(exclude); rows = [r for r in rows if r["id"] not in ex]
     if n is not None:
-        if not 0 < n <= len(rows): raise ValueError(f"n={n} but {name}/{split} has {len(rows)} items")
+        if not 0 < n <= len(rows): raise ValueError(f"n={n} but {name}/{split} has {len(rows)} items" + (" left after exclude" if exclude else ""))
         rows = [rows[i] for i in sorted(random.Random(seed).sample(range(len(rows)), n))]
     return Dataset.from_list(rows, features=FEATURES)
 
