@@ -61,8 +61,8 @@ def report(out, print_fn=print):
     pv = paired_vs(items, metrics=REPORT_METRICS) if "wanda" in set(items.method) else pd.DataFrame()
     if len(pv):
         pv = reported(pv)
-        cols = ["sparsity", "task", "metric", "run", "n", "diff", "lo", "hi", "p_mcnemar"]
-        print_fn("\nPaired difference run − wanda (95 % paired bootstrap interval; McNemar p for acc):\n"
+        cols = ["sparsity", "task", "metric", "run", "n", "diff", "lo", "hi", "p"]
+        print_fn("\nPaired difference run − wanda (95 % paired bootstrap interval; p: McNemar for accuracy, t-test otherwise):\n"
                  + pv[cols].round(4).to_string(index=False))
     if len(lc := letter_counts(items)):
         print_fn("\nShare of predictions at each answer position (choices in their own order); 'gold' = the gold positions:\n"
