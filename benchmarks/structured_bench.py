@@ -9,8 +9,10 @@ layer's linear parameters with `cap_nb.structured.structured_plan` (magnitude sc
 shapes, not on which units the criterion picks); `unstructured@f` zeroes the same fraction of each linear's weights with
 `cap_nb.prune.prune(model, "magnitude", f)`. Embedding and LM head are shared by all variants.
 
-Timing is interleaved: each round measures every variant once, in turn, and a variant's ratio to dense is the median
-over rounds of (variant / dense of the same round), so a change in machine load shifts both sides alike.
+Timing is interleaved: each round measures every variant once, in a new random order, and a variant's ratio to dense is
+the median over rounds of (variant / dense of the same round), so a change in machine load shifts both sides alike.
+All variants, dense included, hold their weights in ordinary memory (from_pretrained memory-maps the checkpoint file,
+the copies do not).
 - prefill: tokens/s of one forward pass over --batch x --prefill random token sequences (no cache);
 - decode: new tokens/s of greedy `generate` of --decode tokens after a --prompt-token prompt (batch 1, KV cache).
 Every variant is saved as a checkpoint (file size = its tensor data). Peak memory is then measured in one fresh process
@@ -19,7 +21,7 @@ per variant that loads the saved checkpoint (`cap_nb.structured.load_structured`
 of the checkpoint needs, including the Python/torch runtime (~0.3 GiB) common to all variants.
 The load average (from /proc/loadavg) before and after is printed: read ratios, not absolute speeds, on a shared machine.
 """
-import argparse, copy, gc, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, copy, gc, json, os, platform, random, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 
@@ -65,6 +67,8 @@ def setup(a):
     from cap_nb.models import load_model
     torch.set_num_threads(a.threads)
     model, tok = load_model(a.model, dtype=a.dtype, device=a.device)
+    with torch.no_grad():  # from_pretrained memory-maps the file: copy every weight into ordinary memory, as the variants are
+        for p in model.parameters(): p.data = p.data.clone()
     g = torch.Generator().manual_seed(0)
     V = model.config.vocab_size
     ids = torch.randint(0, V, (a.batch, a.prefill), generator=g).to(model.device)
@@ -132,8 +136,10 @@ def main(argv=None):
         rows[n]["weights_MiB"] = round(sum(p.numel() * p.element_size() for p in m.parameters()) / 2**20, 1)
     for m in models.values(): prefill(m, ids[:, :32]); decode(m, prompt, 2, tok.pad_token_id)  # warm-up
     times = {n: dict(prefill=[], decode=[]) for n in names}
+    order = random.Random(0)
     for r in range(a.rounds):
-        for n, m in models.items():
+        for n in order.sample(names, len(names)):  # a new order each round: no variant always runs first
+            m = models[n]
             times[n]["prefill"].append(prefill(m, ids)); times[n]["decode"].append(decode(m, prompt, a.decode, tok.pad_token_id))
         print(f"# round {r + 1}/{a.rounds} done, load average {' '.join(load_avg())}", flush=True)
     for n in names:
