@@ -8,7 +8,7 @@ __all__ = ['feature_index', 'slice_linear', 'kept_heads', 'structure', 'remove_u
            'random_scores', 'unit_params', 'head_patterns', 'choose_heads', 'structured_plan', 'heads_plan',
            'plan_summary', 'plot_speed_accuracy']
 
-# %% ../nbs/08_structured.ipynb #30aaed7a
+# %% ../nbs/08_structured.ipynb #8fa17bca
 import os
 from pathlib import Path
 import torch
@@ -17,13 +17,13 @@ from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM
 from .hooks import _base, attention_layout, decoder_layers, head_mask, mlp_mask, capture
 
-# %% ../nbs/08_structured.ipynb #35b24317
+# %% ../nbs/08_structured.ipynb #2e7abf84
 def feature_index(units, width):
     "LongTensor of the features owned by `units` when each unit owns `width` consecutive features"
     units = torch.as_tensor(units, dtype=torch.long)
     return (units[:, None] * width + torch.arange(width)).flatten()
 
-# %% ../nbs/08_structured.ipynb #935a0b3a
+# %% ../nbs/08_structured.ipynb #fdfd7220
 def slice_linear(lin, rows=None, cols=None): # output features and input features to keep (None = all)
     "A new `nn.Linear` holding only `rows` and `cols` of `lin`'s weight (and `rows` of its bias)"
     with torch.no_grad():
@@ -36,7 +36,7 @@ def slice_linear(lin, rows=None, cols=None): # output features and input feature
             new.bias = nn.Parameter(b.clone(), requires_grad=lin.bias.requires_grad)
     return new
 
-# %% ../nbs/08_structured.ipynb #c7eaab68
+# %% ../nbs/08_structured.ipynb #3d4543f4
 def kept_heads(lo, removed): # a `LayerLayout` and bool [n_heads], True = remove
     "(kept query heads, kept KV heads) of layer `lo`; raises when no head is left or the GQA groups would become unequal"
     left = (~removed).view(lo.n_kv_heads, lo.group_size).sum(1)  # query heads left on each KV head
@@ -46,7 +46,7 @@ def kept_heads(lo, removed): # a `LayerLayout` and bool [n_heads], True = remove
                          "needs the same number on every kept KV head (remove as many from each group, or whole groups)")
     return (~removed).nonzero()[:, 0], (left > 0).nonzero()[:, 0]
 
-# %% ../nbs/08_structured.ipynb #7f8240cc
+# %% ../nbs/08_structured.ipynb #375666f1
 def _cut_heads(lo, q, kv):
     "Replace the attention linears of layer `lo` by slices keeping query heads `q` and KV heads `kv`"
     a, d = lo.layer.self_attn, lo.head_dim
@@ -62,7 +62,7 @@ def _cut_channels(lo, keep):
     m.down_proj = slice_linear(lo.down, cols=keep)
     if hasattr(m, "intermediate_size"): m.intermediate_size = len(keep)
 
-# %% ../nbs/08_structured.ipynb #c3b83a25
+# %% ../nbs/08_structured.ipynb #56111415
 def structure(model):
     "Per-layer shapes read from the modules: lists `num_attention_heads`, `num_key_value_heads`, `intermediate_size`"
     cfg, ls = model.config, decoder_layers(model)
@@ -71,7 +71,7 @@ def structure(model):
                 num_key_value_heads=[l.self_attn.k_proj.out_features // d for l in ls],
                 intermediate_size=[l.mlp.down_proj.in_features for l in ls])
 
-# %% ../nbs/08_structured.ipynb #eb5489bb
+# %% ../nbs/08_structured.ipynb #f6f6fbc7
 def _set_fields(cfg, s):
     "Set the standard shape fields of `cfg` to the single value of each list in `s`; True if the config accepts them"
     old = {k: getattr(cfg, k) for k in s}
@@ -89,7 +89,7 @@ def _sync_config(model):
     if not (all(len(set(v)) == 1 for v in s.values()) and _set_fields(cfg, s)): cfg.cap_structured = s
     return model
 
-# %% ../nbs/08_structured.ipynb #d203a371
+# %% ../nbs/08_structured.ipynb #159a5b16
 def remove_units(model, heads=None, # query heads: {layer: [head, ...]} or bool [n_layers, n_heads]
                  channels=None): # MLP channels: {layer: [channel, ...]} or bool [n_layers, n_channels]
     "Physically remove attention heads and MLP channels from `model` in place (every check first); returns `model`"
@@ -103,27 +103,27 @@ def remove_units(model, heads=None, # query heads: {layer: [head, ...]} or bool 
         if cm[lo.index].any(): _cut_channels(lo, (~cm[lo.index]).nonzero()[:, 0])
     return _sync_config(model)
 
-# %% ../nbs/08_structured.ipynb #c0b1fb6e
+# %% ../nbs/08_structured.ipynb #b45413ed
 def n_params(model, decoder_only=True): # False: every parameter of the model (tied weights once)
     "Number of parameters of the decoder layers' `nn.Linear`s, or of the whole model"
     if not decoder_only: return sum(p.numel() for p in model.parameters())
     return sum(p.numel() for l in decoder_layers(model) for part in (l.self_attn, l.mlp)
                for c in part.children() if isinstance(c, nn.Linear) for p in c.parameters())
 
-# %% ../nbs/08_structured.ipynb #8f6cf247
+# %% ../nbs/08_structured.ipynb #063ffd8a
 def tensor_bytes(path):
     "Bytes of tensor data in the safetensors file `path` (the file size minus its 8-byte length and JSON header)"
     with open(path, "rb") as f: header = int.from_bytes(f.read(8), "little")
     return os.path.getsize(path) - 8 - header
 
-# %% ../nbs/08_structured.ipynb #8f859f25
+# %% ../nbs/08_structured.ipynb #7289d8a2
 def save_structured(model, tok, path):
     "Save `model` (and `tok` unless None) as a Hugging Face checkpoint whose config describes the cut shapes; returns the path"
     path = Path(path); _sync_config(model).save_pretrained(path)
     if tok is not None: tok.save_pretrained(path)
     return path
 
-# %% ../nbs/08_structured.ipynb #713a010a
+# %% ../nbs/08_structured.ipynb #67fa6aba
 def _base_plan(cfg, s):
     "(heads, channels) to remove from a model built from `cfg` to reach the per-layer shapes `s` (first units kept)"
     H, K, I = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.intermediate_size
@@ -132,7 +132,7 @@ def _base_plan(cfg, s):
              for l, (q, k) in enumerate(zip(s["num_attention_heads"], s["num_key_value_heads"]))}
     return heads, {l: list(range(c, I)) for l, c in enumerate(s["intermediate_size"])}
 
-# %% ../nbs/08_structured.ipynb #560d523f
+# %% ../nbs/08_structured.ipynb #6acd0c8b
 def load_structured(path, dtype=torch.float32, device="cpu"):
     "Load a `save_structured` checkpoint: plain `from_pretrained` if all layers agree, else rebuilt from `cap_structured`"
     path, cfg = Path(path), AutoConfig.from_pretrained(path)
@@ -147,7 +147,7 @@ def load_structured(path, dtype=torch.float32, device="cpu"):
     model.tie_weights()
     return model.to(device).eval()
 
-# %% ../nbs/08_structured.ipynb #456c7e00
+# %% ../nbs/08_structured.ipynb #3deed023
 def magnitude_scores(model):
     "(heads [L, H], channels [L, I]): L2 norm of each unit's own weights (q rows + o columns; gate, up rows + down column)"
     hs, cs = [], []
@@ -157,7 +157,7 @@ def magnitude_scores(model):
         cs.append((sq(lo.gate, 1) + sq(lo.up, 1) + sq(lo.down, 0)).sqrt())
     return torch.stack(hs).cpu(), torch.stack(cs).cpu()
 
-# %% ../nbs/08_structured.ipynb #b6148ace
+# %% ../nbs/08_structured.ipynb #69bdff0d
 def input_moments(model, batches): # (input_ids, attention_mask) pairs, e.g. from `cap_nb.prune.calib_batches`
     "{'o': (mean, var), 'down': (mean, var)}: per-feature moments [L, width] of the inputs of o_proj and down_proj"
     L, acc = len(attention_layout(model)), {}
@@ -170,7 +170,7 @@ def input_moments(model, batches): # (input_ids, attention_mask) pairs, e.g. fro
     mom = lambda a: (a[0] / a[2], (a[1] - a[0] ** 2 / a[2]) / (a[2] - 1))
     return {k: tuple(torch.stack([mom(acc[(k, l)])[i] for l in range(L)]).float().cpu() for i in (0, 1)) for k in ("o", "down")}
 
-# %% ../nbs/08_structured.ipynb #a12e26bb
+# %% ../nbs/08_structured.ipynb #64e604e8
 def fluctuation_scores(model, batches):
     "(heads [L, H], channels [L, I]): FLAP's Var(X_j)·‖W[:, j]‖² of the o_proj / down_proj inputs, summed over a head's columns"
     var, hs, cs = {k: v[1] for k, v in input_moments(model, batches).items()}, [], []
@@ -180,19 +180,19 @@ def fluctuation_scores(model, batches):
         cs.append(var["down"][lo.index] * w2(lo.down))
     return torch.stack(hs), torch.stack(cs)
 
-# %% ../nbs/08_structured.ipynb #45d84a6b
+# %% ../nbs/08_structured.ipynb #423886be
 def random_scores(model, seed=0):
     "(heads [L, H], channels [L, I]) of seeded uniform random numbers: the control any criterion must beat"
     lo, g = attention_layout(model), torch.Generator().manual_seed(seed)
     return torch.rand(len(lo), lo[0].n_heads, generator=g), torch.rand(len(lo), lo[0].n_neurons, generator=g)
 
-# %% ../nbs/08_structured.ipynb #c1d9cb8a
+# %% ../nbs/08_structured.ipynb #5eac5dc1
 def unit_params(lo):
     "Parameters owned by one query head, one KV head and one MLP channel of layer `lo` (weights and biases)"
     n = lambda *ms: sum(p.numel() for m in ms for p in (m.parameters() if isinstance(m, nn.Module) else [m]))
     return n(lo.q, lo.o.weight) // lo.n_heads, n(lo.k, lo.v) // lo.n_kv_heads, n(lo.gate, lo.up, lo.down.weight) // lo.n_neurons
 
-# %% ../nbs/08_structured.ipynb #4963dc86
+# %% ../nbs/08_structured.ipynb #45fdc7fc
 def head_patterns(lo):
     "Every GQA-valid cut of layer `lo` as (kept KV heads, query heads kept on each, parameters removed), largest cut first"
     pq, pkv, _ = unit_params(lo)
@@ -200,7 +200,7 @@ def head_patterns(lo):
            for k in range(1, lo.n_kv_heads + 1) for g in range(1, lo.group_size + 1)]
     return sorted(out, key=lambda t: -t[2])
 
-# %% ../nbs/08_structured.ipynb #dbe9a35c
+# %% ../nbs/08_structured.ipynb #c17cdbc9
 def choose_heads(lo, scores, k, g): # scores [n_heads], higher = keep
     "Query heads of layer `lo` to remove so that the `k` best KV groups keep their `g` best query heads each"
     s = scores.view(lo.n_kv_heads, lo.group_size)
@@ -209,7 +209,7 @@ def choose_heads(lo, scores, k, g): # scores [n_heads], higher = keep
     keep = (best[groups] + groups[:, None] * lo.group_size).flatten()
     return sorted(set(range(lo.n_heads)) - set(keep.tolist()))
 
-# %% ../nbs/08_structured.ipynb #2fc9e1ce
+# %% ../nbs/08_structured.ipynb #3cfd67ef
 def structured_plan(model, head_scores, channel_scores, # [L, H] and [L, I], higher = keep
                     fraction): # share of each layer's linear parameters to remove, in [0, 1)
     "(heads, channels) to remove: per layer the largest GQA-valid head cut within the attention's share, then channels"
@@ -226,7 +226,7 @@ def structured_plan(model, head_scores, channel_scores, # [L, H] and [L, I], hig
         channels[lo.index] = channel_scores[lo.index].float().argsort()[:n].sort().values.tolist()
     return heads, channels
 
-# %% ../nbs/08_structured.ipynb #03dfbad6
+# %% ../nbs/08_structured.ipynb #609c3d0d
 def heads_plan(model, head_scores, # [L, H], higher = keep
                kept_kv, per_kv): # KV heads kept per layer, query heads kept on each
     "{layer: heads to remove}: the same GQA-valid cut in every layer, the highest-scoring heads kept"
@@ -235,7 +235,7 @@ def heads_plan(model, head_scores, # [L, H], higher = keep
         raise ValueError(f"Each layer has {lay[0].n_kv_heads} KV heads of {lay[0].group_size} query heads; got kept_kv={kept_kv}, per_kv={per_kv}")
     return {lo.index: choose_heads(lo, head_scores[lo.index].float(), kept_kv, per_kv) for lo in lay}
 
-# %% ../nbs/08_structured.ipynb #92a2b8f7
+# %% ../nbs/08_structured.ipynb #67bfb66c
 def plan_summary(model, heads, channels):
     "One row per layer: query heads, KV heads and channels left, and the share of the layer's linear parameters removed"
     lay = attention_layout(model)
@@ -248,7 +248,7 @@ def plan_summary(model, heads, channels):
                          removed=cut / sum(p.numel() for l in lo.linears.values() for p in l.parameters())))
     return rows
 
-# %% ../nbs/08_structured.ipynb #f865b522
+# %% ../nbs/08_structured.ipynb #bf6eaae5
 def plot_speed_accuracy(points, # DataFrame: method, speed (x dense), mean, lo, hi; optional label
                         ax=None, xlabel="tokens/s relative to dense", ylabel="accuracy"):
     "Accuracy (with interval bars) against measured speed, one colour per method, labels beside the points; returns the Axes"
