@@ -6,8 +6,9 @@
 __all__ = ['TEXTS', 'bundled_wikitext2', 'hub_wikitext2', 'text_rows', 'text_tokens', 'window_nll', 'Perplexity', 'perplexity']
 
 # %% ../nbs/04a_perplexity.ipynb #1842f055
-import gzip, math, time
+import gzip, math, os, socket, time
 from dataclasses import dataclass
+from urllib.parse import urlparse
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -25,10 +26,18 @@ def bundled_wikitext2():
 # %% ../nbs/04a_perplexity.ipynb #873685e1
 _HUB_ROWS = {}
 
+def _hub_reachable(timeout=3.0):
+    "Whether the Hugging Face endpoint accepts a connection within `timeout` s (offline, `datasets` retries for minutes)"
+    if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("HF_DATASETS_OFFLINE"): return True  # let the local cache answer
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname
+    try: socket.create_connection((host, 443), timeout=timeout).close(); return True
+    except OSError: return False
+
 def hub_wikitext2():
     "(rows of `Salesforce/wikitext` wikitext-2-raw-v1 test, None) from the Hugging Face hub, or (None, why it failed)"
-    if "rows" not in _HUB_ROWS:  # one attempt per session: offline, each attempt would wait for the network again
+    if "rows" not in _HUB_ROWS:  # one attempt per session
         try:
+            if not _hub_reachable(): raise ConnectionError("the Hugging Face hub is unreachable")
             from datasets import load_dataset
             _HUB_ROWS.update(rows=list(load_dataset("Salesforce/wikitext", "wikitext-2-raw-v1", split="test")["text"]), why=None)
         except Exception as e: _HUB_ROWS.update(rows=None, why=f"{type(e).__name__}: {str(e)[:200]}")
