@@ -362,9 +362,10 @@ def _choice_letters(items, by):
     return mc.assign(letter=col.astype(int).map(lambda j: "ABCDE"[j] if j < 5 else str(j)), gold_letter=mc.gold.map(lambda j: "ABCDE"[j]))
 
 def letter_counts(items, by=("method", "sparsity", "task")):
-    "Share of predictions at each answer position (A, B, ..., 'None' if unreadable) per cell; rows `method='gold'`: gold positions"
+    "Share of predictions at each answer position (A, B, ..., 'None' if unreadable) per cell; rows `method='gold'`: gold positions (if `by` has 'method')"
     mc = _choice_letters(items, by)
     gold = mc.drop_duplicates(["task", "id"]).assign(method="gold", sparsity=np.nan, letter=lambda d: d.gold_letter)
+    gold = gold if "method" in by else gold.iloc[:0]  # gold rows need a `method` to stand apart
     d = pd.concat([mc, gold], ignore_index=True)
     cols = sorted(set(d.letter), key=lambda l: (l == "None", l))
     return d.groupby(list(by), dropna=False).letter.value_counts(normalize=True).unstack(fill_value=0.0).reindex(columns=cols, fill_value=0.0)
