@@ -107,7 +107,7 @@ def _parser():
     r.add_argument("--control-sparsities", default=None, help="run the controls only at these sparsities (default: all)")
     r.add_argument("--out", required=True, help="results folder (created, or resumed if it holds the same configuration)")
     r.add_argument("--score-metric", default=DEFAULTS["score_metric"], choices=SCORE_METRICS, help="what head ablations are scored on (head_scores' metric)")
-    r.add_argument("--calib-k", type=int, default=DEFAULTS["calib_k"], help="score heads on subsets of this many calibration problems (default: all at once)")
+    r.add_argument("--calib-k", type=int, default=DEFAULTS["calib_k"], help="score heads on this many disjoint calibration subsets, median (default: 3 for ce, else 1)")
     r.add_argument("--calib-targets", default=DEFAULTS["calib_targets"], help="calibration problems' target text (calibration_set's targets)")
     rp = sub.add_parser("report", help="table and figures from a results folder", formatter_class=fmt,
                         description="Print the mean and 95 % interval of every run, sparsity and task of a results folder, and the "

@@ -80,7 +80,7 @@ class Experiment:
     orders: str = None  # letter: None (one order), 'reversed' or 'cyclic' averaging; cot: None = 'reversed'
     eval_exclude: tuple = None  # evaluation item ids left out before the seeded subset is drawn (items seen before)
     score_metric: str = "logprob"  # what head ablations are scored on (`head_scores`' metric)
-    calib_k: int = None  # score on subsets of this many calibration problems; None = all at once
+    calib_k: int = None  # disjoint calibration subsets scored apart, median taken; None = head_scores' default
     calib_targets: str = "answer"  # the calibration problems' targets (`calibration_set`'s targets)
 
     @classmethod
