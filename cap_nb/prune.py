@@ -346,7 +346,7 @@ def _config(model, method, sparsity, calib, scores, pattern, allocation, tok, pr
 
 # %% ../nbs/03_prune.ipynb #65530711
 def prune(model, method, # a name in `METHODS`
-          sparsity, # fraction of each decoder linear's weights to remove, in [0, 1)
+          sparsity, # fraction of each decoder linear's weights to remove (of all together: cap_paper, magnitude_global), in [0, 1)
           calib=None, # strings, (context, target) pairs, dict of tensors or ids (not needed for magnitude)
           scores=None, # CAP: HeadScores-like (`.scores` [L,H], opt. `.mlp`, `.neurons`, `.fingerprint`) or [L,H] tensor
           pattern="unstructured", # or 'N:M' such as '2:4'
