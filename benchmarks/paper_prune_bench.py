@@ -15,7 +15,7 @@ the model's size (all parameters) and to the bytes of the pruned linears.
 """
 import argparse, gc, json, os, platform, subprocess, sys, time
 
-METHODS = ("magnitude", "cap_paper")  # also: magnitude_global, cap_paper_layerwise, cap_paper_permuted
+METHODS = ("magnitude", "cap_paper", "magnitude_global", "cap_paper_layerwise")
 
 
 def build(name, layers):
