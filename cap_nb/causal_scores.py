@@ -260,7 +260,7 @@ def task_weighted(drops, tasks,
     se = (var if isinstance(var, torch.Tensor) else torch.zeros_like(per[t])).sqrt() / len(per)
     return torch.stack(list(per.values())).mean(0), se, per
 
-# %% ../nbs/01_causal_scores.ipynb #0d227503
+# %% ../nbs/01_causal_scores.ipynb #cb5f6b99
 def calibration_subsets(tasks, # the task of each calibration item
                         k=3, # number of disjoint subsets
                         seed=0):
@@ -276,7 +276,7 @@ def calibration_subsets(tasks, # the task of each calibration item
         out[idx[torch.randperm(len(idx), generator=g)]] = (torch.arange(len(idx)) + at) % k; at += len(idx)
     return out
 
-# %% ../nbs/01_causal_scores.ipynb #78c178be
+# %% ../nbs/01_causal_scores.ipynb #580d3767
 def subset_scores(dense, # fp32 [n_items]: each item's metric with nothing masked
                   drops, # fp32 [..., n_items]: each item's drop (dense − masked)
                   tasks, subset, # the subset of each item, from `calibration_subsets`
@@ -400,7 +400,7 @@ def _split_masked(dense, masked, units, L, H, mlp):
         if mlp: mlps[l] = dense - r[-1]
     return heads, mlps
 
-# %% ../nbs/01_causal_scores.ipynb #91d9f405
+# %% ../nbs/01_causal_scores.ipynb #0e5bcd48
 def _token_counts(batches, n):
     "Long [n_items]: the target tokens of each calibration item (batches with one row per item)"
     out = torch.zeros(n, dtype=torch.long)
@@ -532,7 +532,7 @@ def plot_scatter(x, y, # two score tensors of the same shape (e.g. first-order a
     ax.set(xlabel=xlabel, ylabel=ylabel, title=f"Spearman ρ = {spearmanr(x, y).statistic:.2f} ({len(x)} heads)")
     return ax
 
-# %% ../nbs/01_causal_scores.ipynb #d73aecbd
+# %% ../nbs/01_causal_scores.ipynb #2f01e646
 def subset_stability(hs):
     "(Spearman correlations [K x K] between the subsets' head rankings, as a DataFrame; their mean over pairs)"
     if hs.subsets is None: raise ValueError("These scores come from one calibration subset: score with subsets >= 2 to compare subsets")
@@ -540,7 +540,7 @@ def subset_stability(hs):
     rho = df.dropna().corr("spearman"); K = len(rho)
     return rho, float((rho.values.sum() - K) / (K * (K - 1)))
 
-# %% ../nbs/01_causal_scores.ipynb #56c9c96b
+# %% ../nbs/01_causal_scores.ipynb #3aa6908c
 def plot_subset_spread(hs, ax=None, title="Head scores over calibration subsets"):
     "Each head's range over the subsets (max − min of its per-subset drops) against its score; returns the Axes"
     rng = hs.subsets.amax(0) - hs.subsets.amin(0) if hs.subsets is not None else None
