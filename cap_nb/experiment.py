@@ -22,7 +22,7 @@ from filelock import FileLock, Timeout
 from .models import (load_model, model_fingerprint, weights_hash, DEFAULT_MODEL, write_atomic, read_cached, short_hash,
                            _as_dtype)
 from .tasks import load_task, TASKS, gold_pair, answer_logprob
-from .causal_scores import HeadScores, calibration_set, head_scores, METHODS as SCORE_METHODS, METRICS as SCORE_METRICS
+from .causal_scores import HeadScores, calibration_set, head_scores, METHODS as SCORE_METHODS, METRICS as SCORE_METRICS, TARGETS as CALIB_TARGETS
 from .prune import prune, METHODS, head_kept
 from .hooks import attention_layout
 from .eval import evaluate, summarize, compare, plot_sparsity_curve, choice_orders
@@ -104,6 +104,7 @@ def _check_settings(exp):
     for k in ("calib_n", "generic_n"):
         if not (isinstance(v := getattr(exp, k), int) and v >= 1): raise ValueError(f"{k} must be a positive integer, got {v!r}")
     if exp.score_metric not in SCORE_METRICS: raise ValueError(f"score_metric must be one of {SCORE_METRICS}, got {exp.score_metric!r}")
+    if exp.calib_targets not in CALIB_TARGETS: raise ValueError(f"calib_targets must be one of {CALIB_TARGETS}, got {exp.calib_targets!r}")
     if exp.calib_k is not None and not (isinstance(exp.calib_k, int) and exp.calib_k >= 1): raise ValueError(f"calib_k must be a positive integer or None, got {exp.calib_k!r}")
     if bad := [t for t in exp.calib_tasks if t not in TASKS]: raise ValueError(f"Unknown calib_tasks {bad}; known: {list(TASKS)}")
     for what, xs in (("runs", list(exp.runs)), ("sparsities", [_pct(s) for s in exp.sparsities if isinstance(s, (int, float))])):
