@@ -66,7 +66,7 @@ def main():
     one, two = torch.load(f"{tmp}/one.pt"), torch.load(f"{tmp}/two.pt")
     def agree(m):
         if m in ("wanda", "sparsegpt"): return "masks identical" if all(torch.equal(one[m][k], two[m][k]) for k in one[m]) else "MASKS DIFFER"
-        return f"max |Δ score| {(one[m] - two[m]).nan_to_num().abs().max():.1e}"
+        return f"largest score difference {(one[m] - two[m]).nan_to_num().abs().max():.1e}"
     what = dict(fast=f"fast exact, {a.k} heads x 30 layers", first_order="first order, all heads",
                 wanda="Wanda 50 % (statistics)", sparsegpt="SparseGPT 50 % (statistics + solve)")
     lines = head + ["| work | 1 process s | 2 processes s | speed-up | two vs one |", "|---|---|---|---|---|"]
