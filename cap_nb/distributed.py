@@ -6,7 +6,7 @@
 __all__ = ['RENDEZVOUS', 'world', 'init_distributed', 'end_distributed', 'gathered', 'from_rank0', 'check_same', 'share_work',
            'split_scoring', 'work_pieces', 'distributed_head_scores']
 
-# %% ../nbs/10_distributed.ipynb #c50f8dec
+# %% ../nbs/10_distributed.ipynb #c91fad36
 import datetime, math, os
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +17,7 @@ from .causal_scores import head_scores, calibration_fingerprint
 from .models import model_fingerprint, tokenizer_fingerprint, write_atomic
 from .hooks import attention_layout, head_mask
 
-# %% ../nbs/10_distributed.ipynb #075503ca
+# %% ../nbs/10_distributed.ipynb #1771284e
 def world():
     "(rank, world size) of this process: (0, 1) when no torch.distributed process group is running"
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
@@ -25,7 +25,7 @@ def world():
 
 RENDEZVOUS = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
-# %% ../nbs/10_distributed.ipynb #4afae05f
+# %% ../nbs/10_distributed.ipynb #aab12887
 def init_distributed(backend=None, # 'gloo' or 'nccl'; default: nccl when CUDA is available, else gloo
                      timeout_s=1800): # how long a collective waits for the slowest process
     "Join the process group that `torchrun` describes in the environment (nothing to do without one); returns `world()`"
@@ -42,7 +42,7 @@ def end_distributed():
     "Leave the process group, if one runs: later work stays in this process"
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/10_distributed.ipynb #19330e99
+# %% ../nbs/10_distributed.ipynb #567ebb93
 def gathered(obj):
     "List of `obj` from every process, in rank order (`[obj]` in one process)"
     if world()[1] == 1: return [obj]
@@ -56,13 +56,16 @@ def from_rank0(obj):
     return box[0]
 
 def check_same(what, value):
-    "`value`, after checking that every process holds the same one (ValueError on every process otherwise)"
-    vals = [repr(v) for v in gathered(value)]
-    if len(set(vals)) > 1:
-        raise ValueError(f"The processes disagree on {what}: " + "; ".join(f"rank {r}: {v[:80]}" for r, v in enumerate(vals)))
+    "`value`, after checking that every process holds the same one (ValueError on every process otherwise; a dict: by key)"
+    vals = gathered(value)
+    if len({repr(v) for v in vals}) > 1:
+        if isinstance(value, dict):  # name only the entries that differ
+            keys = [k for k in value if len({repr(v.get(k)) for v in vals}) > 1]
+            vals = [{k: v.get(k) for k in keys} for v in vals]
+        raise ValueError(f"The processes disagree on {what}: " + "; ".join(f"rank {r}: {repr(v)[:80]}" for r, v in enumerate(vals)))
     return value
 
-# %% ../nbs/10_distributed.ipynb #eb9cb2d4
+# %% ../nbs/10_distributed.ipynb #5771f533
 def share_work(costs, # cost of each piece of work (0: nothing to do)
                n, # number of processes
                held=None): # {piece: process that already holds its result}
@@ -74,7 +77,7 @@ def share_work(costs, # cost of each piece of work (0: nothing to do)
         owner[i] = r; load[r] += costs[i]
     return owner
 
-# %% ../nbs/10_distributed.ipynb #cd306b19
+# %% ../nbs/10_distributed.ipynb #62e36566
 _ONE_PROCESS = {k: getattr(cs, k) for k in ("_masked_metrics", "_first_order_all", "_checkpoint_dir")}
 
 def _layer_file(ck, l): return Path(ck) / f"layer_{l:03d}.safetensors"   # the names `head_scores` checkpoints use
@@ -93,7 +96,7 @@ def _split_masked(model, batches, calib, units, method, metric, ablation, means,
         for l, t in out.items(): cs._checkpointed(ck, f"layer_{l:03d}", lambda: t)   # written unless already there
     return dense, out
 
-# %% ../nbs/10_distributed.ipynb #82c942f5
+# %% ../nbs/10_distributed.ipynb #668669ed
 def _split_first_order(model, batches, calib, metric, ablation, means, progress=False):
     "`_first_order_all` over this process's batches, then every process's items gathered: (dense [n], heads [L, H, n], neurons [L, I, n])"
     rank, n = world()
@@ -111,7 +114,7 @@ def _split_first_order(model, batches, calib, metric, ablation, means, progress=
         for o, t in zip(out, p[1]): o[..., p[0]] = t
     return tuple(out)
 
-# %% ../nbs/10_distributed.ipynb #78f41536
+# %% ../nbs/10_distributed.ipynb #c14229d3
 def _agreed_checkpoint_dir(checkpoint, key):
     "`_checkpoint_dir`, with process 0's finished scores (or their absence) made the same on every process"
     ck = _ONE_PROCESS["_checkpoint_dir"](checkpoint, key)
@@ -132,7 +135,7 @@ def split_scoring():
     finally:
         for k, f in _ONE_PROCESS.items(): setattr(cs, k, f)
 
-# %% ../nbs/10_distributed.ipynb #b26c375a
+# %% ../nbs/10_distributed.ipynb #7e292894
 def work_pieces(model, calib, method="fast", heads=None, mlp=True, batch_size=8, **_):
     "(number, name) of the pieces `head_scores` splits into among processes: layers to mask, or calibration batches"
     if method in ("exact", "fast"):
@@ -141,7 +144,7 @@ def work_pieces(model, calib, method="fast", heads=None, mlp=True, batch_size=8,
         return sum(bool(mlp or sel[l].any()) for l in range(len(lay))), "layers to mask"
     return math.ceil(len(calib) / batch_size), "calibration batches"
 
-# %% ../nbs/10_distributed.ipynb #aa3a0546
+# %% ../nbs/10_distributed.ipynb #42e3dfb0
 def distributed_head_scores(model, tok, calib, **kwargs):
     "`head_scores(model, tok, calib, **kwargs)` with the work shared among the processes of a torchrun launch; the same `HeadScores` on every process"
     rank, n = init_distributed()
@@ -149,7 +152,8 @@ def distributed_head_scores(model, tok, calib, **kwargs):
     check_same("the model (its weights' fingerprint)", model_fingerprint(model))
     check_same("the tokenizer", tokenizer_fingerprint(tok))
     check_same("the calibration set", calibration_fingerprint(calib))
-    check_same("the scoring settings", {k: v.tolist() if torch.is_tensor(v) else v for k, v in sorted(kwargs.items())})
+    check_same("the scoring settings", {k: v.tolist() if torch.is_tensor(v) else v for k, v in sorted(kwargs.items())
+                                        if k not in ("checkpoint", "progress")})   # where and how loudly: may differ
     k, what = work_pieces(model, calib, **kwargs)
     if k < n: raise ValueError(f"{n} processes but only {k} {what} to share: start at most {k} processes")
     with split_scoring(): hs = head_scores(model, tok, calib, **{**kwargs, "progress": kwargs.get("progress", True) and rank == 0})
