@@ -6,7 +6,7 @@
 __all__ = ['RENDEZVOUS', 'world', 'init_distributed', 'end_distributed', 'gathered', 'from_rank0', 'check_same', 'share_work',
            'split_scoring', 'work_pieces', 'distributed_head_scores']
 
-# %% ../nbs/10_distributed.ipynb #c91fad36
+# %% ../nbs/10_distributed.ipynb #e556c3fa
 import datetime, math, os
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +17,7 @@ from .causal_scores import head_scores, calibration_fingerprint
 from .models import model_fingerprint, tokenizer_fingerprint, write_atomic
 from .hooks import attention_layout, head_mask
 
-# %% ../nbs/10_distributed.ipynb #1771284e
+# %% ../nbs/10_distributed.ipynb #1cd0c1ae
 def world():
     "(rank, world size) of this process: (0, 1) when no torch.distributed process group is running"
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
@@ -25,7 +25,7 @@ def world():
 
 RENDEZVOUS = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
-# %% ../nbs/10_distributed.ipynb #aab12887
+# %% ../nbs/10_distributed.ipynb #e8113ab5
 def init_distributed(backend=None, # 'gloo' or 'nccl'; default: nccl when CUDA is available, else gloo
                      timeout_s=1800): # how long a collective waits for the slowest process
     "Join the process group that `torchrun` describes in the environment (nothing to do without one); returns `world()`"
@@ -42,7 +42,7 @@ def end_distributed():
     "Leave the process group, if one runs: later work stays in this process"
     if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/10_distributed.ipynb #567ebb93
+# %% ../nbs/10_distributed.ipynb #ef641d35
 def gathered(obj):
     "List of `obj` from every process, in rank order (`[obj]` in one process)"
     if world()[1] == 1: return [obj]
@@ -65,7 +65,7 @@ def check_same(what, value):
         raise ValueError(f"The processes disagree on {what}: " + "; ".join(f"rank {r}: {repr(v)[:80]}" for r, v in enumerate(vals)))
     return value
 
-# %% ../nbs/10_distributed.ipynb #5771f533
+# %% ../nbs/10_distributed.ipynb #e6e243fc
 def share_work(costs, # cost of each piece of work (0: nothing to do)
                n, # number of processes
                held=None): # {piece: process that already holds its result}
@@ -77,7 +77,7 @@ def share_work(costs, # cost of each piece of work (0: nothing to do)
         owner[i] = r; load[r] += costs[i]
     return owner
 
-# %% ../nbs/10_distributed.ipynb #62e36566
+# %% ../nbs/10_distributed.ipynb #a062688d
 _ONE_PROCESS = {k: getattr(cs, k) for k in ("_masked_metrics", "_first_order_all", "_checkpoint_dir")}
 
 def _layer_file(ck, l): return Path(ck) / f"layer_{l:03d}.safetensors"   # the names `head_scores` checkpoints use
@@ -96,7 +96,7 @@ def _split_masked(model, batches, calib, units, method, metric, ablation, means,
         for l, t in out.items(): cs._checkpointed(ck, f"layer_{l:03d}", lambda: t)   # written unless already there
     return dense, out
 
-# %% ../nbs/10_distributed.ipynb #668669ed
+# %% ../nbs/10_distributed.ipynb #1b950806
 def _split_first_order(model, batches, calib, metric, ablation, means, progress=False):
     "`_first_order_all` over this process's batches, then every process's items gathered: (dense [n], heads [L, H, n], neurons [L, I, n])"
     rank, n = world()
@@ -114,7 +114,7 @@ def _split_first_order(model, batches, calib, metric, ablation, means, progress=
         for o, t in zip(out, p[1]): o[..., p[0]] = t
     return tuple(out)
 
-# %% ../nbs/10_distributed.ipynb #c14229d3
+# %% ../nbs/10_distributed.ipynb #6a8950ec
 def _agreed_checkpoint_dir(checkpoint, key):
     "`_checkpoint_dir`, with process 0's finished scores (or their absence) made the same on every process"
     ck = _ONE_PROCESS["_checkpoint_dir"](checkpoint, key)
@@ -135,7 +135,7 @@ def split_scoring():
     finally:
         for k, f in _ONE_PROCESS.items(): setattr(cs, k, f)
 
-# %% ../nbs/10_distributed.ipynb #7e292894
+# %% ../nbs/10_distributed.ipynb #0f6899e2
 def work_pieces(model, calib, method="fast", heads=None, mlp=True, batch_size=8, **_):
     "(number, name) of the pieces `head_scores` splits into among processes: layers to mask, or calibration batches"
     if method in ("exact", "fast"):
@@ -144,7 +144,7 @@ def work_pieces(model, calib, method="fast", heads=None, mlp=True, batch_size=8,
         return sum(bool(mlp or sel[l].any()) for l in range(len(lay))), "layers to mask"
     return math.ceil(len(calib) / batch_size), "calibration batches"
 
-# %% ../nbs/10_distributed.ipynb #42e3dfb0
+# %% ../nbs/10_distributed.ipynb #0956c857
 def distributed_head_scores(model, tok, calib, **kwargs):
     "`head_scores(model, tok, calib, **kwargs)` with the work shared among the processes of a torchrun launch; the same `HeadScores` on every process"
     rank, n = init_distributed()
