@@ -28,6 +28,7 @@ from .hooks import attention_layout
 from .eval import evaluate, summarize, compare, plot_sparsity_curve, choice_orders
 from .cot import COT_KIND, cot_evaluate, cot_items
 from .perplexity import perplexity
+from .distributed import distributed_head_scores, init_distributed, end_distributed, from_rank0, world
 _all_ = ["write_atomic"]  # re-exported: the package's one atomic writer lives in `cap_nb.models`
 
 # %% ../nbs/05_experiment.ipynb #ab17287f
@@ -234,12 +235,15 @@ def run_once(model, tok, name, sparsity, scores, calibs, exp, progress=False):
 def _cell(out, name, sparsity): return out / "runs" / f"{name}_s{_pct(sparsity)}"
 
 def _scores(model, tok, calib, exp, out, progress=True):
-    "The grid's head scores: read back if stored and readable, else computed (resumable) and stored"
-    p = out / "scores.safetensors"
-    if read_cached(p, HeadScores.load) is not None: return HeadScores.load(p, model)  # checks the model's fingerprint
-    hs = head_scores(model, tok, calib, method=exp.score_method, metric=exp.score_metric, subsets=exp.calib_k,
-                     checkpoint=out / "scores_checkpoint", progress=progress)
-    hs.save(p); shutil.rmtree(out / "scores_checkpoint", ignore_errors=True)
+    "The grid's head scores: read back if stored and readable, else computed (resumable; shared among the processes under torchrun) and stored"
+    p, rank = out / "scores.safetensors", world()[0]
+    if from_rank0(read_cached(p, HeadScores.load) is not None):  # process 0's folder decides for every process
+        hs = HeadScores.load(p, model) if rank == 0 else None  # checks the model's fingerprint
+    else:
+        hs = distributed_head_scores(model, tok, calib, method=exp.score_method, metric=exp.score_metric, subsets=exp.calib_k,
+                                     checkpoint=out / "scores_checkpoint", progress=progress)
+        if rank == 0: hs.save(p); shutil.rmtree(out / "scores_checkpoint", ignore_errors=True)
+    end_distributed()  # pruning and evaluation run in process 0 alone
     return hs
 
 # %% ../nbs/05_experiment.ipynb #b9a29830
@@ -285,6 +289,7 @@ def record_environment(out):
 def run_grid(exp, out, model=None, tok=None, # a loaded model/tokenizer instead of `exp.model` (tests, GPU recipes)
              progress=True):
     "Run (or resume) every cell of `exp` into the folder `out` (locked meanwhile); returns the per-item results DataFrame"
+    if init_distributed()[0] > 0: _score_and_exit(exp, Path(out), model, tok)  # under torchrun, processes > 0 only help score
     out = open_results(out, check_experiment(exp))
     with results_lock(out): _run_cells(exp, out, model, tok, progress)
     return load_results(out)
@@ -302,6 +307,13 @@ def cell_perplexity(model, tok, exp):
     if not exp.ppl_windows: return {}
     p = perplexity(model, tok, max_windows=exp.ppl_windows)
     return dict(wikitext2_ppl=p.ppl, ppl_windows=p.n_windows, ppl_total_windows=p.total_windows, ppl_seqlen=p.seqlen, ppl_text=p.text)
+
+def _score_and_exit(exp, out, model, tok):
+    "A process other than 0 under torchrun: compute its share of the head scores, then end the process (status 0)"
+    exp = check_experiment(exp)
+    if model is None: model, tok = load_model(exp.model, dtype=exp.dtype)
+    _scores(model, tok, calibration_set(exp.calib_tasks, exp.calib_n, exp.calib_seed, targets=exp.calib_targets), exp, out, progress=False)
+    raise SystemExit(0)
 
 def _run_cells(exp, out, model, tok, progress):
     timings = dict(load=0.0, scores=0.0, prune=0.0, eval=0.0); t0 = time.perf_counter()
