@@ -92,7 +92,7 @@ def _check(tasks, n, orders):
     choice_orders(2, orders)  # raises on an unknown `orders`
     return tasks
 
-# %% ../nbs/04b_cot.ipynb #85cc3bd3
+# %% ../nbs/04b_cot.ipynb #44d258be
 def _read_generations(path):
     "{key: text} of the complete lines of a JSON-lines generation checkpoint (missing file: empty; torn lines ignored)"
     done = {}
@@ -108,7 +108,7 @@ def _append_generations(path, rows):
     with open(path, "a") as f:
         f.write("".join(json.dumps(dict(key=k, text=t)) + "\n" for k, t in rows)); f.flush(); os.fsync(f.fileno())
 
-# %% ../nbs/04b_cot.ipynb #e037843f
+# %% ../nbs/04b_cot.ipynb #dca9ea8a
 def resumable_generate(model, tok, prompts, max_new_tokens=256, batch_size=8,
                        checkpoint=None, # JSON-lines file of finished batches (None: plain `generate`)
                        progress=False):
