@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['SHARED_INPUT', 'METHODS', 'sparsity_table', 'calib_batches', 'peak_memory', 'layer_stats', 'walk_layers',
            'magnitude_rule', 'wanda_rule', 'sparsegpt_rule', 'cap_attention_masks', 'cap_mlp_masks', 'cap_rule',
-           'owl_allocation', 'PruneReport', 'prune', 'save_pruned', 'load_pruned', 'head_kept', 'plot_layer_sparsity',
-           'plot_head_kept']
+           'paper_kth', 'paper_masks', 'paper_rule', 'paper_layer_rule', 'owl_allocation', 'PruneReport', 'prune',
+           'save_pruned', 'load_pruned', 'head_kept', 'plot_layer_sparsity', 'plot_head_kept']
 
 # %% ../nbs/03_prune.ipynb #7d526b58
 import hashlib, json, math, os, time
@@ -177,6 +177,37 @@ def cap_rule(lo, st, s, cfg):
     imp = {n: wanda_importance(l.weight, st.x_norm[n]) for n, l in lo.linears.items()}
     return {n: (m, None) for n, m in {**cap_attention_masks(lo, imp, s, cfg), **cap_mlp_masks(lo, imp, s, cfg)}.items()}
 
+# %% ../nbs/03_prune.ipynb #8bcd34ef
+def _paper_S(lo, n, I):
+    "S = |W|·I of linear `n` of layer `lo` (fp32); I: [n_layers, n_heads] importance"
+    return paper_weight_scores({n: lo.linears[n].weight}, I[lo.index], lo)[n]
+
+def paper_kth(layers, I, k): # layers: `LayerLayout`s in walk order; 0 ≤ k ≤ their weights
+    "The `Kth` of the k-th smallest S over every linear of `layers` (None for k = 0), one linear's S in memory at a time"
+    return global_kth(lambda: (_paper_S(lo, n, I) for lo in layers for n in lo.linears), k) if k else None
+
+# %% ../nbs/03_prune.ipynb #fd5d65e7
+def paper_masks(lo, I, kth, # from `paper_kth` (None: prune nothing)
+                offset=0): # scores tied with the threshold in the layers before
+    "({linear: mask}, tie offset after this layer): True = prune, S below `kth.value` or tied with it and numbered < `kth.take`"
+    out = {}
+    for n, l in lo.linears.items():
+        if kth is None: out[n] = torch.zeros_like(l.weight, dtype=torch.bool)
+        else: out[n], offset = threshold_mask(_paper_S(lo, n, I), kth, offset)
+    return out, offset
+
+# %% ../nbs/03_prune.ipynb #75023027
+def paper_rule(lo, st, s, cfg):
+    "Masks of S = |W|·I under one threshold over the whole model, found on the first call (layer 0, all layers dense)"
+    if lo.index == 0: cfg.kth, cfg.ties = paper_kth(cfg.layout, cfg.I, cfg.k), 0
+    masks, cfg.ties = paper_masks(lo, cfg.I, cfg.kth, cfg.ties)
+    return {n: (m, None) for n, m in masks.items()}
+
+def paper_layer_rule(lo, st, s, cfg):
+    "Masks of S = |W|·I with exactly round(s × the layer's weights) removed from each layer"
+    k = round(s * sum(l.weight.numel() for l in lo.linears.values()))
+    return {n: (m, None) for n, m in paper_masks(lo, cfg.I, paper_kth([lo], cfg.I, k))[0].items()}
+
 # %% ../nbs/03_prune.ipynb #e7a2cecd
 METHODS = {"magnitude": dict(rule=magnitude_rule, calib=False), "wanda": dict(rule=wanda_rule),
            "sparsegpt": dict(rule=sparsegpt_rule, hessian=True), "cap": dict(rule=cap_rule, variant="budget")}
@@ -184,6 +215,11 @@ for _v in ("budget", "scaled"):
     for _c in (None, "permuted", "equal"):
         METHODS["_".join(["cap", _v] + ([_c] if _c else []))] = dict(rule=cap_rule, variant=_v,
                                                                       control={"permuted": "permute"}.get(_c, _c))
+METHODS.update({"cap_paper": dict(rule=paper_rule, calib=False, paper=True),
+                "cap_paper_layerwise": dict(rule=paper_layer_rule, calib=False, paper=True),
+                "cap_paper_permuted": dict(rule=paper_rule, calib=False, paper=True, control="permute"),
+                "magnitude_global": dict(rule=paper_rule, calib=False, paper=True, control="equal")})
+METHODS["cap_paper_equal"] = METHODS["magnitude_global"]  # I ≡ 1: the same rule
 list(METHODS)
 
 # %% ../nbs/03_prune.ipynb #4f1d0442
@@ -198,6 +234,12 @@ def _check_sparsity(sparsity, nm, allocation):
     return float(sparsity)
 
 # %% ../nbs/03_prune.ipynb #75ec5b31
+def _check_fingerprint(model, cfg, sc, prev):
+    "Sets `cfg.dense_fp`; raises if the scores carry a fingerprint that is not the (dense) model's"
+    cfg.dense_fp = prev.dense_fingerprint if prev is not None else model_fingerprint(model) if sc["fingerprint"] else None
+    if sc["fingerprint"] is not None and sc["fingerprint"] != cfg.dense_fp:
+        raise ValueError(f"Scores were computed on a different model (fingerprint {sc['fingerprint']}, this model {cfg.dense_fp})")
+
 def _check_cap(model, lay, cfg, scores, prev):
     "Validated scores dict (controls applied) and CAP options; a score fingerprint must match the (dense) model's"
     sc = as_scores(scores, len(lay), lay[0].n_heads)
@@ -210,10 +252,22 @@ def _check_cap(model, lay, cfg, scores, prev):
     need = {"coarse": ("mlp", [len(lay)]), "fine": ("neurons", [len(lay), lay[0].n_neurons])}.get(cfg.mlp)
     if need and (sc[need[0]] is None or list(sc[need[0]].shape) != need[1]):
         raise ValueError(f"mlp={cfg.mlp!r} needs scores.{need[0]} of shape {need[1]}")
-    cfg.dense_fp = prev.dense_fingerprint if prev is not None else model_fingerprint(model) if sc["fingerprint"] else None
-    if sc["fingerprint"] is not None and sc["fingerprint"] != cfg.dense_fp:
-        raise ValueError(f"Scores were computed on a different model (fingerprint {sc['fingerprint']}, this model {cfg.dense_fp})")
+    _check_fingerprint(model, cfg, sc, prev)
     return control_scores(sc, cfg.control, cfg.seed)
+
+# %% ../nbs/03_prune.ipynb #1e094a80
+def _check_paper(model, lay, cfg, scores, prev, allocation):
+    "Validated head scores (control applied; None for I ≡ 1); adds the importance I, k and the layout to `cfg`"
+    if cfg.nm is not None: raise ValueError(f"{cfg.method!r} compares weights across matrices: use pattern='unstructured'")
+    if allocation != "uniform" and cfg.rule is paper_rule:
+        raise ValueError(f"{cfg.method!r} sets one threshold over the whole model, which decides each layer's sparsity: use allocation='uniform'")
+    cfg.layout, cfg.k = lay, round(cfg.sparsity * sum(l.weight.numel() for lo in lay for l in lo.linears.values()))
+    if cfg.control == "equal": cfg.I = torch.ones(len(lay), lay[0].n_heads); return None
+    if scores is not None and not isinstance(scores, torch.Tensor):
+        scores = SimpleNamespace(scores=scores.scores, fingerprint=getattr(scores, "fingerprint", None))  # heads only
+    sc = as_scores(scores, len(lay), lay[0].n_heads); _check_fingerprint(model, cfg, sc, prev)
+    sc = control_scores(sc, cfg.control, cfg.seed); cfg.I = paper_importance(sc["heads"])
+    return sc
 
 # %% ../nbs/03_prune.ipynb #00856ddd
 def _model_budgets(cfg, lay):
@@ -274,24 +328,25 @@ def _config(model, method, sparsity, calib, scores, pattern, allocation, tok, pr
     if method not in METHODS: raise ValueError(f"Unknown method {method!r}; choose from {list(METHODS)}")
     spec, lay = METHODS[method], attention_layout(model)
     cfg = SimpleNamespace(method=method, nm=parse_pattern(pattern), variant=spec.get("variant"),
-                          control=spec.get("control"), hessian=spec.get("hessian", False), rule=spec["rule"], **opts)
+                          control=spec.get("control"), hessian=spec.get("hessian", False), rule=spec["rule"],
+                          paper=spec.get("paper", False), **opts)
     cfg.sparsity = _check_sparsity(sparsity, cfg.nm, allocation)
     if cfg.nm and (bad := [f"{lo.index}.{n}" for lo in lay for n, l in lo.linears.items() if l.in_features % cfg.nm[1]]):
         raise ValueError(f"Input width not divisible by M={cfg.nm[1]} in {bad[:3]}")
+    cfg.sc = _check_paper(model, lay, cfg, scores, prev, allocation) if cfg.paper else None
     needs_data = spec.get("calib", True) or allocation == "owl"
     if calib is None and needs_data: raise ValueError(f"{method!r} needs calibration data `calib`")
     batches = None if calib is None or not needs_data else calib_batches(calib, tok, opts["batch_size"], opts["max_len"], model.config.vocab_size, model.device)
-    cfg.sc = None
     if cfg.variant: cfg.sc = _check_cap(model, lay, cfg, scores, prev); _model_budgets(cfg, lay)
     settings = dict(method=method, sparsity=cfg.sparsity, pattern=pattern, allocation=allocation,
                     calib=_hash(*[t for b in batches for t in b]) if batches else None, **opts,
-                    scores=_hash(cfg.sc["heads"], cfg.sc["mlp"], cfg.sc["neurons"]) if cfg.variant else None)
+                    scores=_hash(cfg.sc["heads"], cfg.sc["mlp"], cfg.sc["neurons"]) if cfg.sc is not None else None)
     for k in ("batch_size", "max_len"): settings.pop(k)
     return settings, batches, cfg
 
 # %% ../nbs/03_prune.ipynb #65530711
 def prune(model, method, # a name in `METHODS`
-          sparsity, # fraction of each decoder linear's weights to remove, in [0, 1)
+          sparsity, # fraction of each decoder linear's weights to remove (of all together: cap_paper, magnitude_global), in [0, 1)
           calib=None, # strings, (context, target) pairs, dict of tensors or ids (not needed for magnitude)
           scores=None, # CAP: HeadScores-like (`.scores` [L,H], opt. `.mlp`, `.neurons`, `.fingerprint`) or [L,H] tensor
           pattern="unstructured", # or 'N:M' such as '2:4'
