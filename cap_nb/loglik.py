@@ -6,14 +6,14 @@
 __all__ = ['lm_logits', 'needs_bos', 'bos_first', 'encode_text', 'split_pair', 'pad_id', 'pad_rows', 'pair_batch', 'encode_pairs',
            'target_logprob', 'pair_logits', 'answer_logprob', 'group_logliks', 'window_nll']
 
-# %% ../nbs/00c_loglik.ipynb #23d8a88c
+# %% ../nbs/00c_loglik.ipynb #f37e7ab5
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers.modeling_outputs import BaseModelOutputWithPast
 from .models import check_vocab
 
-# %% ../nbs/00c_loglik.ipynb #3081a607
+# %% ../nbs/00c_loglik.ipynb #07f9b4c4
 def lm_logits(model, hidden, # decoder hidden states [..., d]
               normed=True): # False for the raw output of the last decoder layer (`run_layers`): apply the final norm
     "fp32 logits of `hidden`: final norm if needed, the LM head in fp32, soft-capping when configured"
@@ -23,7 +23,7 @@ def lm_logits(model, hidden, # decoder hidden states [..., d]
     if cap := getattr(model.config, "final_logit_softcapping", None): logits = torch.tanh(logits / cap) * cap
     return logits
 
-# %% ../nbs/00c_loglik.ipynb #285213ca
+# %% ../nbs/00c_loglik.ipynb #f95c8de8
 def needs_bos(model_or_config, tok):
     "Whether every text for this model should start with `tok`'s BOS token: Gemma models, or a tokenizer that adds it itself"
     if tok.bos_token_id is None: return False
@@ -31,7 +31,7 @@ def needs_bos(model_or_config, tok):
     if "gemma" in (getattr(cfg, "model_type", None) or ""): return True
     return tok("a").input_ids[:1] == [tok.bos_token_id]
 
-# %% ../nbs/00c_loglik.ipynb #330bac91
+# %% ../nbs/00c_loglik.ipynb #94df87a5
 def bos_first(tok, ids, bos=True):
     "`ids` led by `tok`'s BOS token when `bos` — never twice"
     return [tok.bos_token_id] + ids if bos and ids[:1] != [tok.bos_token_id] else ids
@@ -40,7 +40,7 @@ def encode_text(tok, text, bos=False):
     "Token ids of `text` without the tokenizer's own special tokens, led by BOS when `bos`"
     return bos_first(tok, tok(text, add_special_tokens=False).input_ids, bos)
 
-# %% ../nbs/00c_loglik.ipynb #a88a3ec1
+# %% ../nbs/00c_loglik.ipynb #f873f842
 def split_pair(tok, context, continuation, bos=False): # bos: from `needs_bos`
     "Token ids (context, continuation) of a pair, split the way lm-evaluation-harness splits them"
     if n := len(context) - len(context.rstrip()): context, continuation = context[:-n], context[-n:] + continuation
@@ -48,7 +48,7 @@ def split_pair(tok, context, continuation, bos=False): # bos: from `needs_bos`
     if not ctx: ctx = [tok.eos_token_id]  # lm-eval: an empty context becomes the end-of-text token
     return ctx, whole[len(ctx):] if len(whole) > len(ctx) else whole[-1:]
 
-# %% ../nbs/00c_loglik.ipynb #46ff4d5d
+# %% ../nbs/00c_loglik.ipynb #878a65df
 def pad_id(tok):
     "The token id used for padding: `tok`'s pad token, else its end-of-text token"
     return tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
@@ -61,7 +61,7 @@ def pad_rows(rows, value, side="right"): # 'right' (scoring) or 'left' (generati
     return (torch.tensor([fill(r, value) for r in rows], dtype=torch.long),
             torch.tensor([fill([1] * len(r), 0) for r in rows], dtype=torch.long))
 
-# %% ../nbs/00c_loglik.ipynb #ee609f30
+# %% ../nbs/00c_loglik.ipynb #f0f08ddd
 def pair_batch(id_pairs, pad, device=None, # id_pairs: [(context ids, continuation ids), ...]; pad: `pad_id(tok)`
                max_length=None): # longer sequences lose context tokens from the left (lm-eval's rule)
     "Right-padded batch of tokenised pairs with the positions (`pos`) whose logits predict each continuation token (`tgt`)"
@@ -80,7 +80,7 @@ def encode_pairs(tok, pairs, device=None, max_length=None, bos=False): # pairs: 
     if not len(pairs): raise ValueError("No pairs to encode")
     return pair_batch([split_pair(tok, c, x, bos) for c, x in pairs], pad_id(tok), device, max_length)
 
-# %% ../nbs/00c_loglik.ipynb #2cd0a3b8
+# %% ../nbs/00c_loglik.ipynb #a6da5c9c
 def target_logprob(logits, batch, # logits [N, vocab] at batch['pos']; batch from `encode_pairs`
                    reduce="mean"): # 'mean' per token or 'sum'
     "Per-pair log-likelihood of the continuation, fp32 [n_pairs]"
@@ -91,13 +91,13 @@ def target_logprob(logits, batch, # logits [N, vocab] at batch['pos']; batch fro
     if reduce == "mean": return tot / torch.bincount(batch["item"], minlength=n).clamp(min=1)
     raise ValueError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
 
-# %% ../nbs/00c_loglik.ipynb #7126b5af
+# %% ../nbs/00c_loglik.ipynb #c304fe3f
 def pair_logits(model, batch):
     "fp32 logits [N, vocab] at the continuation positions of an `encode_pairs` batch (the LM head applied only there)"
     h = model.get_decoder()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).last_hidden_state
     return lm_logits(model, h[batch["pos"][:, 0], batch["pos"][:, 1]])
 
-# %% ../nbs/00c_loglik.ipynb #2bca51fa
+# %% ../nbs/00c_loglik.ipynb #92a868bd
 def answer_logprob(model, tok, pairs, # (context, continuation) pairs, e.g. from `cap_nb.tasks.gold_pair`
                    batch_size=8, reduce="mean", progress=False):
     "Log-likelihood of each pair's continuation under `model` (mean per token by default), fp32 [n]"
@@ -111,7 +111,7 @@ def answer_logprob(model, tok, pairs, # (context, continuation) pairs, e.g. from
             out[idx] = target_logprob(pair_logits(model, b), b, reduce).cpu()
     return out
 
-# %% ../nbs/00c_loglik.ipynb #232d0eb6
+# %% ../nbs/00c_loglik.ipynb #f8803e62
 _CACHE = "cache" if "cache" in BaseModelOutputWithPast.__dataclass_fields__ else "past_key_values"  # renamed in transformers 5.2x
 
 def _sum_logprob(model, h, conts):
@@ -122,7 +122,7 @@ def _sum_logprob(model, h, conts):
     lp = lm_logits(model, H).log_softmax(-1).gather(-1, tgt[:, None].to(H.device))[:, 0].cpu()  # one fp32 LM-head call
     return torch.zeros(len(conts), dtype=lp.dtype).index_add(0, who, lp)
 
-# %% ../nbs/00c_loglik.ipynb #5e18251f
+# %% ../nbs/00c_loglik.ipynb #daaf2979
 def _score_shared(model, groups, pad):
     "Summed fp32 log-likelihood of every continuation, [n_pairs], for `groups` = [(ctx_ids, [cont_ids, ...]), ...]"
     dev, dec = model.device, model.get_decoder()
@@ -142,13 +142,13 @@ def _score_shared(model, groups, pad):
         h.append(h2[m2.bool().to(dev)])  # row-major: pair n's tokens 2.. in order
     return _sum_logprob(model, h, conts)
 
-# %% ../nbs/00c_loglik.ipynb #fb8e9c23
+# %% ../nbs/00c_loglik.ipynb #adfca92b
 def _score_unshared(model, groups, pad):
     "Same result as `_score_shared`, one right-padded sequence per (context, continuation)"
     b = pair_batch([(c, x) for c, xs in groups for x in xs], pad, model.device)
     return target_logprob(pair_logits(model, b), b, "sum").cpu()
 
-# %% ../nbs/00c_loglik.ipynb #31800d03
+# %% ../nbs/00c_loglik.ipynb #43a51640
 def _batches(groups, max_tokens, max_items):
     "Lists of group indices, longest contexts first, each within a padded-token budget"
     order = sorted(range(len(groups)), key=lambda i: (-len(groups[i][0]), i))
@@ -161,7 +161,7 @@ def _batches(groups, max_tokens, max_items):
         cur.append(i); tc, tk, n = tc2, tk2, n2
     return out + [cur] if cur else out
 
-# %% ../nbs/00c_loglik.ipynb #875e117e
+# %% ../nbs/00c_loglik.ipynb #66f9ca20
 def group_logliks(model, tok, groups, # [(context_ids, [continuation_ids, ...]), ...], one group per item
                   max_tokens=4096, max_items=64, # batch budget: padded tokens and items per batch
                   share_context=None, # None = share the context's KV cache unless a sliding window forbids it
@@ -182,7 +182,7 @@ def group_logliks(model, tok, groups, # [(context_ids, [continuation_ids, ...]),
             for i, (_, conts) in zip(b, gs): res[i], k = lp[k:k + len(conts)], k + len(conts)
     return res
 
-# %% ../nbs/00c_loglik.ipynb #fef202f9
+# %% ../nbs/00c_loglik.ipynb #d83a76ec
 def window_nll(model, ids, # [batch, seqlen] token ids, one window per row
                chunk=512): # positions per fp32 LM-head call
     "Summed negative log-likelihood (nats) of tokens 1.. of every window given the tokens before them"
