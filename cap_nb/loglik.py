@@ -34,6 +34,7 @@ def needs_bos(model_or_config, tok):
 # %% ../nbs/00c_loglik.ipynb #94df87a5
 def bos_first(tok, ids, bos=True):
     "`ids` led by `tok`'s BOS token when `bos` — never twice"
+    if bos and tok.bos_token_id is None: raise ValueError("bos=True, but the tokenizer has no BOS token")
     return [tok.bos_token_id] + ids if bos and ids[:1] != [tok.bos_token_id] else ids
 
 def encode_text(tok, text, bos=False):
