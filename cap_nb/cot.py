@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['COT_KIND', 'cot_instruction', 'cot_prompt', 'answer_line', 'extract_letter', 'extract_yesno', 'extract_number',
-           'cot_extract', 'cot_row', 'cot_evaluate', 'cot_summary', 'letter_distribution']
+           'cot_extract', 'cot_row', 'cot_evaluate', 'cot_items', 'cot_summary']
 
 # %% ../nbs/04b_cot.ipynb #a315d0d9
 import re
@@ -92,13 +92,15 @@ def _check(tasks, n, orders):
 # %% ../nbs/04b_cot.ipynb #ed3ca43b
 def cot_evaluate(model, tok, tasks=TASKS, n=128, # items per task (the paper's n)
                  seed=0, orders="reversed", # ARC choice orders: None (as given), 'reversed' or 'cyclic'
-                 batch_size=8, max_new_tokens=256, split="test", progress=False):
+                 batch_size=8, max_new_tokens=256, split="test",
+                 exclude=None, # item ids left out before the seeded subset is drawn
+                 progress=False):
     "One row per (item, choice order): task, id, order, gold, pred (None if unparseable), letter, parsed, acc, text"
     tasks = _check(tasks, n, orders)
     if not getattr(tok, "chat_template", None): raise ValueError("Chain-of-thought evaluation needs a tokenizer with a chat template")
     runs = []
     for t in tasks:
-        for it in load_task(t, split, n, seed):
+        for it in load_task(t, split, n, seed, exclude=exclude):
             perms = choice_orders(len(it["choices"]), orders) if COT_KIND[t] == "letter" else [None]
             runs += [(it, p, o) for o, p in enumerate(perms)]
     texts = generate(model, tok, [cot_prompt(tok, reorder(it, p) if p else it) for it, p, _ in runs],
@@ -106,16 +108,16 @@ def cot_evaluate(model, tok, tasks=TASKS, n=128, # items per task (the paper's n
     return pd.DataFrame([cot_row(it, p, o, x) for (it, p, o), x in zip(runs, texts)])
 
 # %% ../nbs/04b_cot.ipynb #a3209c40
+def cot_items(df, by=()): # columns that name a cell besides task and id, e.g. ('method', 'sparsity')
+    "One row per (*by, task, id): acc and unparseable averaged over the item's choice orders, and its number of orders"
+    d = df.assign(unparseable=1.0 - df.parsed.astype(float))
+    return (d.groupby([*by, "task", "id"], sort=False, dropna=False)
+            .agg(acc=("acc", "mean"), unparseable=("unparseable", "mean"), orders=("order", "size")).reset_index())
+
 def cot_summary(df, level=0.95, n_boot=2000, seed=0):
     "Per task: items, orders, acc (mean over orders) and its bootstrap interval, acc in the original order, unparseable"
-    items = df.groupby(["task", "id"], sort=False).agg(acc=("acc", "mean")).reset_index()
-    s = summarize(items, metrics=("acc",), level=level, n_boot=n_boot, seed=seed).drop(columns="metric")
+    s = summarize(cot_items(df), metrics=("acc",), level=level, n_boot=n_boot, seed=seed).drop(columns="metric")
     g = df.groupby("task", sort=False)
     extra = pd.DataFrame(dict(orders=g.order.nunique(), acc_original_order=df[df.order == 0].groupby("task").acc.mean(),
                               unparseable=1 - g.parsed.mean(), mean_chars=g.text.apply(lambda x: x.str.len().mean())))
     return s.rename(columns=dict(mean="acc")).merge(extra, left_on="task", right_index=True)
-
-def letter_distribution(df):
-    "Share of each label picked per (task, order) of the letter tasks; 'None' = no answer could be read"
-    d = df[df.task.map(COT_KIND) == "letter"]
-    return pd.crosstab([d.task, d.order], d.letter.fillna("None"), normalize="index")
