@@ -22,7 +22,8 @@ SCORE_METRICS, CALIB_TARGETS = ("logprob", "accuracy", "logit", "ce"), ("answer"
 DEFAULTS = dict(runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
                       "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5)),
                 tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0, dtype="bf16",
-                score_method="hybrid", fmt="cloze", max_new_tokens=None, score_metric="logprob", calib_k=None, calib_targets="answer")
+                score_method="hybrid", fmt="cloze", max_new_tokens=None, score_metric="logprob", calib_k=None, calib_targets="answer",
+                ppl_windows=0)
 
 # %% ../nbs/06_cli.ipynb #6e27e5d0
 def parse_list(s, cast=str, what="list"):
@@ -109,6 +110,7 @@ def _parser():
     r.add_argument("--score-metric", default=DEFAULTS["score_metric"], choices=SCORE_METRICS, help="what head ablations are scored on (head_scores' metric)")
     r.add_argument("--calib-k", type=int, default=DEFAULTS["calib_k"], help="score heads on this many disjoint calibration subsets, median (default: 3 for ce, else 1)")
     r.add_argument("--calib-targets", default=DEFAULTS["calib_targets"], choices=CALIB_TARGETS, help="calibration targets: the gold answer, or reasoning that ends in it (cot)")
+    r.add_argument("--ppl-windows", type=int, default=DEFAULTS["ppl_windows"], help="WikiText-2 perplexity of every cell over this many 2048-token windows (0: none)")
     rp = sub.add_parser("report", help="table and figures from a results folder", formatter_class=fmt,
                         description="Print the mean and 95 % interval of every run, sparsity and task of a results folder, and the "
                                     "paired differences against Wanda; write summary.csv, paired_vs_wanda.csv and figures/ into it")
@@ -133,7 +135,7 @@ def experiment_from_args(a):
                                        dtype=a.dtype, score_method=a.score_method, fmt=a.fmt, max_new_tokens=a.max_new_tokens, orders=a.orders,
                                        eval_exclude=a.eval_exclude and read_ids(a.eval_exclude),
                                        control_sparsities=a.control_sparsities and parse_list(a.control_sparsities, float, "sparsities"),
-                                       score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets))
+                                       score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows))
 
 # %% ../nbs/06_cli.ipynb #81262761
 def main(argv=None):

@@ -4,11 +4,14 @@
 
 # %% auto #0
 __all__ = ['COT_KIND', 'cot_instruction', 'cot_prompt', 'answer_line', 'extract_letter', 'extract_yesno', 'extract_number',
-           'cot_extract', 'cot_row', 'cot_evaluate', 'cot_items', 'cot_summary']
+           'cot_extract', 'cot_row', 'resumable_generate', 'cot_evaluate', 'cot_items', 'cot_summary']
 
 # %% ../nbs/04b_cot.ipynb #a315d0d9
-import re
+import json, os, re
+from pathlib import Path
 import numpy as np, pandas as pd
+from tqdm.auto import tqdm
+from .models import model_fingerprint, short_hash
 from .tasks import TASKS, load_task
 from .eval import generate, extract_answer, reorder, choice_orders, summarize
 
@@ -89,11 +92,44 @@ def _check(tasks, n, orders):
     choice_orders(2, orders)  # raises on an unknown `orders`
     return tasks
 
+# %% ../nbs/04b_cot.ipynb #44d258be
+def _read_generations(path):
+    "{key: text} of the complete lines of a JSON-lines generation checkpoint (missing file: empty; torn lines ignored)"
+    done = {}
+    if path is None or not Path(path).exists(): return done
+    for line in Path(path).read_text().splitlines():
+        try: r = json.loads(line); done[r["key"]] = r["text"]
+        except (ValueError, KeyError, TypeError): continue
+    return done
+
+def _append_generations(path, rows):
+    "Append (key, text) rows to `path` as JSON lines, flushed to disk before returning"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write("".join(json.dumps(dict(key=k, text=t)) + "\n" for k, t in rows)); f.flush(); os.fsync(f.fileno())
+
+# %% ../nbs/04b_cot.ipynb #dca9ea8a
+def resumable_generate(model, tok, prompts, max_new_tokens=256, batch_size=8,
+                       checkpoint=None, # JSON-lines file of finished batches (None: plain `generate`)
+                       progress=False):
+    "`generate`'s greedy texts of `prompts`, in its own batches; each finished batch is saved and never generated again"
+    if checkpoint is None: return generate(model, tok, prompts, max_new_tokens, (), batch_size, progress)
+    fp = model_fingerprint(model)
+    keys, done = [short_hash(f"{fp}\n{max_new_tokens}\n{p}") for p in prompts], _read_generations(checkpoint)
+    order = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i))  # `generate`'s batching order
+    batches = [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+    todo = [b for b in batches if not all(keys[i] in done for i in b)]
+    for b in tqdm(todo, disable=not progress, desc="generate"):
+        texts = generate(model, tok, [prompts[i] for i in b], max_new_tokens, (), batch_size)
+        _append_generations(checkpoint, [(keys[i], t) for i, t in zip(b, texts)]); done.update((keys[i], t) for i, t in zip(b, texts))
+    return [done[k] for k in keys]
+
 # %% ../nbs/04b_cot.ipynb #ed3ca43b
 def cot_evaluate(model, tok, tasks=TASKS, n=128, # items per task (the paper's n)
                  seed=0, orders="reversed", # ARC choice orders: None (as given), 'reversed' or 'cyclic'
                  batch_size=8, max_new_tokens=256, split="test",
                  exclude=None, # item ids left out before the seeded subset is drawn
+                 checkpoint=None, # JSON-lines file that makes generation resumable (see `resumable_generate`)
                  progress=False):
     "One row per (item, choice order): task, id, order, gold, pred (None if unparseable), letter, parsed, acc, text"
     tasks = _check(tasks, n, orders)
@@ -103,8 +139,8 @@ def cot_evaluate(model, tok, tasks=TASKS, n=128, # items per task (the paper's n
         for it in load_task(t, split, n, seed, exclude=exclude):
             perms = choice_orders(len(it["choices"]), orders) if COT_KIND[t] == "letter" else [None]
             runs += [(it, p, o) for o, p in enumerate(perms)]
-    texts = generate(model, tok, [cot_prompt(tok, reorder(it, p) if p else it) for it, p, _ in runs],
-                     max_new_tokens, (), batch_size, progress)
+    texts = resumable_generate(model, tok, [cot_prompt(tok, reorder(it, p) if p else it) for it, p, _ in runs],
+                               max_new_tokens, batch_size, checkpoint, progress)
     return pd.DataFrame([cot_row(it, p, o, x) for (it, p, o), x in zip(runs, texts)])
 
 # %% ../nbs/04b_cot.ipynb #a3209c40

@@ -6,9 +6,9 @@
 __all__ = ['BASELINES', 'DATA_FREE', 'FORMATS', 'EQUAL_CONTROLS', 'generic_calibration', 'run_spec', 'Experiment',
            'check_experiment', 'cot_orders', 'config_key', 'is_control', 'equal_control', 'with_equal_controls',
            'grid_cells', 'open_results', 'results_lock', 'DenseRestorer', 'calibration_pairs', 'run_once',
-           'environment', 'record_environment', 'run_grid', 'evaluate_cell', 'load_results', 'base_name', 'per_item',
-           'grid_summary', 'letter_counts', 'batch_calibrated', 'holm', 'paired_vs', 'task_metric', 'plot_grid',
-           'plot_head_map', 'explore', 'write_atomic']
+           'environment', 'record_environment', 'run_grid', 'evaluate_cell', 'cell_perplexity', 'load_results',
+           'base_name', 'per_item', 'grid_summary', 'letter_counts', 'batch_calibrated', 'holm', 'paired_vs',
+           'task_metric', 'plot_grid', 'plot_head_map', 'explore', 'write_atomic']
 
 # %% ../nbs/05_experiment.ipynb #bf695fcf
 import dataclasses, hashlib, json, os, platform, random, shutil, time, warnings
@@ -28,6 +28,8 @@ from .prune import prune, METHODS, head_kept
 from .hooks import attention_layout
 from .eval import evaluate, summarize, compare, plot_sparsity_curve, choice_orders
 from .cot import COT_KIND, cot_evaluate, cot_items
+from .perplexity import perplexity
+from .distributed import distributed_head_scores, init_distributed, end_distributed, from_rank0, world
 _all_ = ["write_atomic"]  # re-exported: the package's one atomic writer lives in `cap_nb.models`
 
 # %% ../nbs/05_experiment.ipynb #ab17287f
@@ -83,6 +85,7 @@ class Experiment:
     score_metric: str = "logprob"  # what head ablations are scored on (`head_scores`' metric)
     calib_k: int = None  # disjoint calibration subsets scored apart, median taken; None = head_scores' default
     calib_targets: str = "answer"  # the calibration problems' targets (`calibration_set`'s targets)
+    ppl_windows: int = 0  # WikiText-2 perplexity of every cell over the text's first this many windows; 0 = none
 
     @classmethod
     def demo(cls, **kw):
@@ -102,6 +105,7 @@ def _check_settings(exp):
     "Part of `check_experiment`: dtype, scoring method, sizes, and runs or sparsities that would share a cell"
     _as_dtype(exp.dtype, "cpu")
     if exp.score_method not in SCORE_METHODS: raise ValueError(f"score_method must be one of {SCORE_METHODS}, got {exp.score_method!r}")
+    if not (isinstance(exp.ppl_windows, int) and exp.ppl_windows >= 0): raise ValueError(f"ppl_windows must be an integer >= 0, got {exp.ppl_windows!r}")
     for k in ("calib_n", "generic_n"):
         if not (isinstance(v := getattr(exp, k), int) and v >= 1): raise ValueError(f"{k} must be a positive integer, got {v!r}")
     if exp.score_metric not in SCORE_METRICS: raise ValueError(f"score_metric must be one of {SCORE_METRICS}, got {exp.score_metric!r}")
@@ -232,12 +236,15 @@ def run_once(model, tok, name, sparsity, scores, calibs, exp, progress=False):
 def _cell(out, name, sparsity): return out / "runs" / f"{name}_s{_pct(sparsity)}"
 
 def _scores(model, tok, calib, exp, out, progress=True):
-    "The grid's head scores: read back if stored and readable, else computed (resumable) and stored"
-    p = out / "scores.safetensors"
-    if read_cached(p, HeadScores.load) is not None: return HeadScores.load(p, model)  # checks the model's fingerprint
-    hs = head_scores(model, tok, calib, method=exp.score_method, metric=exp.score_metric, subsets=exp.calib_k,
-                     checkpoint=out / "scores_checkpoint", progress=progress)
-    hs.save(p); shutil.rmtree(out / "scores_checkpoint", ignore_errors=True)
+    "The grid's head scores: read back if stored and readable, else computed (resumable; shared among the processes under torchrun) and stored"
+    p, rank = out / "scores.safetensors", world()[0]
+    if from_rank0(read_cached(p, HeadScores.load) is not None):  # process 0's folder decides for every process
+        hs = HeadScores.load(p, model) if rank == 0 else None  # checks the model's fingerprint
+    else:
+        hs = distributed_head_scores(model, tok, calib, method=exp.score_method, metric=exp.score_metric, subsets=exp.calib_k,
+                                     checkpoint=out / "scores_checkpoint", progress=progress)
+        if rank == 0: hs.save(p); shutil.rmtree(out / "scores_checkpoint", ignore_errors=True)
+    end_distributed()  # pruning and evaluation run in process 0 alone
     return hs
 
 # %% ../nbs/05_experiment.ipynb #b9a29830
@@ -283,17 +290,31 @@ def record_environment(out):
 def run_grid(exp, out, model=None, tok=None, # a loaded model/tokenizer instead of `exp.model` (tests, GPU recipes)
              progress=True):
     "Run (or resume) every cell of `exp` into the folder `out` (locked meanwhile); returns the per-item results DataFrame"
+    if init_distributed()[0] > 0: _score_and_exit(exp, Path(out), model, tok)  # under torchrun, processes > 0 only help score
     out = open_results(out, check_experiment(exp))
     with results_lock(out): _run_cells(exp, out, model, tok, progress)
     return load_results(out)
 
-def evaluate_cell(model, tok, exp, progress=False):
+def evaluate_cell(model, tok, exp, progress=False, checkpoint=None): # checkpoint: cot generations, see `resumable_generate`
     "Per-item results of `model` on the grid's test items in `exp.fmt`; chain of thought: one row per item and order"
     if exp.fmt != "cot": return evaluate(model, tok, exp.tasks, n=exp.n_eval, seed=exp.eval_seed, fmt=exp.fmt, orders=exp.orders,
                                          exclude=exp.eval_exclude, progress=progress)
     ns = exp.n_eval if isinstance(exp.n_eval, dict) else dict.fromkeys(exp.tasks, exp.n_eval)
     return pd.concat([cot_evaluate(model, tok, t, ns[t], exp.eval_seed, cot_orders(exp), max_new_tokens=exp.max_new_tokens or 256,
-                                   exclude=exp.eval_exclude, progress=progress) for t in exp.tasks], ignore_index=True)
+                                   exclude=exp.eval_exclude, checkpoint=checkpoint, progress=progress) for t in exp.tasks], ignore_index=True)
+
+def cell_perplexity(model, tok, exp):
+    "The cell's WikiText-2 perplexity fields for its JSON (none when `exp.ppl_windows` is 0)"
+    if not exp.ppl_windows: return {}
+    p = perplexity(model, tok, max_windows=exp.ppl_windows)
+    return dict(wikitext2_ppl=p.ppl, ppl_windows=p.n_windows, ppl_total_windows=p.total_windows, ppl_seqlen=p.seqlen, ppl_text=p.text)
+
+def _score_and_exit(exp, out, model, tok):
+    "A process other than 0 under torchrun: compute its share of the head scores, then end the process (status 0)"
+    exp = check_experiment(exp)
+    if model is None: model, tok = load_model(exp.model, dtype=exp.dtype)
+    _scores(model, tok, calibration_set(exp.calib_tasks, exp.calib_n, exp.calib_seed, targets=exp.calib_targets), exp, out, progress=False)
+    raise SystemExit(0)
 
 def _run_cells(exp, out, model, tok, progress):
     timings = dict(load=0.0, scores=0.0, prune=0.0, eval=0.0); t0 = time.perf_counter()
@@ -309,10 +330,12 @@ def _run_cells(exp, out, model, tok, progress):
         restore(); t0 = time.perf_counter()
         info = run_once(model, tok, name, s, scores, calibs, exp, progress) or {}
         t1 = time.perf_counter()
-        df = evaluate_cell(model, tok, exp, progress)
+        df = evaluate_cell(model, tok, exp, progress, checkpoint=cell.with_suffix(".gen.jsonl") if exp.fmt == "cot" else None)
         info["calib_logprob"] = float(answer_logprob(model, tok, calibs["reasoning"]).mean())
+        info.update(cell_perplexity(model, tok, exp))
         t2 = time.perf_counter(); timings["prune"] += t1 - t0; timings["eval"] += t2 - t1
         _write_cell(cell, df.assign(method=name, sparsity=s), dict(method=name, sparsity=s, prune_eval_s=t2 - t0, **info))
+        cell.with_suffix(".gen.jsonl").unlink(missing_ok=True)  # the cell is complete: its generation checkpoint is not needed
     restore()
     write_atomic(out / f"timings-{int(time.time())}.json", json.dumps(timings))
 

@@ -84,6 +84,21 @@ def _hessian_hook(rec, H, name):
     return hook
 
 # %% ../nbs/03_prune.ipynb #15f0a75b
+def _shard(batches):
+    "This process's share of `batches` when a torch.distributed process group runs (all of them otherwise)"
+    d = torch.distributed
+    if not batches or not (d.is_available() and d.is_initialized()): return batches
+    if len(batches) < (n := d.get_world_size()):
+        raise ValueError(f"{len(batches)} calibration batches cannot be shared among {n} processes: use more data or fewer processes")
+    return batches[d.get_rank()::n]
+
+def _summed(tensors):
+    "`tensors`, summed in place over the processes of a running torch.distributed group (unchanged without one)"
+    d = torch.distributed
+    if d.is_available() and d.is_initialized():
+        for t in tensors: d.all_reduce(t)
+    return tensors
+
 def layer_stats(model, lo, hs, kws, masks, hessian=False):
     "SimpleNamespace(x_norm={linear: ‖X_j‖₂}, H={linear: XᵀX}) of layer `lo` on the calibration hidden states `hs`"
     H, handles = {}, []
@@ -92,6 +107,7 @@ def layer_stats(model, lo, hs, kws, masks, hessian=False):
         for h, kw, am in zip(hs, kws, masks):
             rec.token_mask = am
             run_layers(model, h, kw, lo.index, lo.index + 1)
+    _summed(list(rec.sq_sum.values()) + list(H.values()))  # under torch.distributed: the sums over every process's share
     H = {n: H[src] for src, names in SHARED_INPUT.items() for n in names} if hessian else {}
     return SimpleNamespace(x_norm={n: rec.input_norm(lo.index, n) for n in lo.linears}, H=H)
 
@@ -113,7 +129,7 @@ def walk_layers(model, batches, # from `calib_batches`, or None for data-free me
                 layer_sparsity, hessian=False, progress=True):
     "Prune `model` in place layer by layer with `rule`, feeding each layer the pruned outputs of the previous; returns masks"
     kws, ams, hs, masks, lay, undo = [], [], [], {}, attention_layout(model), []
-    for ids, am in batches or []:
+    for ids, am in _shard(batches) or []:  # under torch.distributed: this process's share
         h, kw = layer_inputs(model, ids, am); hs.append(h); kws.append(kw); ams.append(am)
     with _undone_on_error(undo):
         for lo in tqdm(lay, desc="layers", disable=not progress, leave=False):
