@@ -1,6 +1,6 @@
 """Throughput of ARC-Challenge cloze scoring (lm-eval protocol) on the default model, 2 CPU threads.
 
-Compares, in one run and on the same items, `cap_nb.eval.group_logliks` (items batched by length, each item's context
+Compares, in one run and on the same items, `cap_nb.loglik.group_logliks` (items batched by length, each item's context
 run once and its KV cache shared by the choices, LM head only at continuation positions) with a naive loop of one
 forward per (context, choice) pair — the computation lm-evaluation-harness does with batch_size=1 — in fp32 and bf16.
 With `--lm-eval 1,8,32` (needs `pip install -e ".[lm_eval]"`) lm-evaluation-harness itself scores the same items in
@@ -12,7 +12,8 @@ import argparse, builtins, datetime, os, platform, sys, tempfile, time
 import numpy as np, torch
 from cap_nb.models import load_model
 from cap_nb.tasks import load_task
-from cap_nb.eval import cloze_groups, group_logliks, choice_metrics, lm_eval, arc_task_yaml
+from cap_nb.loglik import group_logliks
+from cap_nb.eval import cloze_groups, choice_metrics, lm_eval, arc_task_yaml
 
 
 def naive_logliks(model, groups):

@@ -18,9 +18,10 @@ import torch
 from safetensors.torch import save_file, load_file, safe_open
 from tqdm.auto import tqdm
 from .models import model_fingerprint, cache_dir, write_atomic, read_cached, short_hash, tokenizer_fingerprint, check_vocab
-from .tasks import load_task, gold_pair, cloze_context, GSM8K_TARGETS, choice_pairs, encode_pairs, target_logprob
-from .hooks import (_base, attention_layout, head_mask, mask_heads, mask_mlp, capture, layer_inputs, run_layers,
-                          logits_from_hidden, hooks_removed_after)
+from .tasks import load_task, gold_pair, cloze_context, GSM8K_TARGETS, choice_pairs
+from .loglik import needs_bos, encode_pairs, target_logprob, lm_logits
+from .hooks import (attention_layout, head_mask, mask_heads, mask_mlp, capture, layer_inputs, run_layers,
+                          hooks_removed_after)
 
 # %% ../nbs/01_causal_scores.ipynb #a0bc07f4
 @dataclass
@@ -116,7 +117,7 @@ def _rows(calib, metric):
     return pairs, owner
 
 # %% ../nbs/01_causal_scores.ipynb #21e23cf6
-def encode_calibration(tok, calib, metric="logprob", batch_size=8, device=None, max_length=None):
+def encode_calibration(tok, calib, metric="logprob", batch_size=8, device=None, max_length=None, bos=False): # bos: `needs_bos`
     "List of batches: `encode_pairs` dicts plus `items` (calibration rows) and `owner` (item of each row, local)"
     pairs, owner = _rows(calib, metric)
     n_tok = [len(tok(c + x, add_special_tokens=False).input_ids) for c, x in pairs]
@@ -129,7 +130,7 @@ def encode_calibration(tok, calib, metric="logprob", batch_size=8, device=None, 
     for s in range(0, len(order), batch_size):
         items = order[s:s + batch_size]
         rows = [j for i in items for j in range(len(owner)) if owner[j] == i]
-        b = encode_pairs(tok, [pairs[j] for j in rows], device, max_length)
+        b = encode_pairs(tok, [pairs[j] for j in rows], device, max_length, bos)
         b["items"] = torch.tensor(items); b["owner"] = torch.tensor([items.index(owner[j]) for j in rows])
         out.append(b)
     return out
@@ -205,7 +206,7 @@ def fast_layer(model, state, b, calib, layer, units, metric="logprob", ablation=
         with mask_heads(model, hm, ablation, means), mask_mlp(model, layers=mm):
             h = run_layers(model, state["h"].repeat(c, 1, 1), _repeat_kwargs(state["kw"], B, c, layer), layer)
         h = h.view(c, B, *h.shape[1:])[:, b["pos"][:, 0], b["pos"][:, 1]]
-        for k in range(c): out[s + k, b["items"]] = item_metric(logits_from_hidden(model, h[k]), b, calib, metric).cpu()
+        for k in range(c): out[s + k, b["items"]] = item_metric(lm_logits(model, h[k], normed=False), b, calib, metric).cpu()
     return out
 
 # %% ../nbs/01_causal_scores.ipynb #7252ae83
@@ -223,7 +224,7 @@ def advance(model, state, layer):
 def fast_dense(model, state, b, calib, metric="logprob"):
     "Item metrics of batch `b` with nothing masked, along the same path as `fast_layer` (from layer `state['at']`)"
     with torch.no_grad(): h = run_layers(model, state["h"], state["kw"], state["at"])
-    return item_metric(logits_from_hidden(model, h[b["pos"][:, 0], b["pos"][:, 1]]), b, calib, metric).cpu()
+    return item_metric(lm_logits(model, h[b["pos"][:, 0], b["pos"][:, 1]], normed=False), b, calib, metric).cpu()
 
 # %% ../nbs/01_causal_scores.ipynb #9f5ff4ff
 def first_order(model, b, calib, metric="logprob", ablation="zero", means=None):
@@ -231,8 +232,8 @@ def first_order(model, b, calib, metric="logprob", ablation="zero", means=None):
     lay = attention_layout(model); L, H = len(lay), lay[0].n_heads
     emb = model.get_input_embeddings()(b["input_ids"]).detach().requires_grad_(True)
     with torch.enable_grad(), capture(model, ("o_in", "mlp_in")) as rec:
-        h = _base(model)(inputs_embeds=emb, attention_mask=b["attention_mask"], use_cache=False).last_hidden_state
-        m = item_metric(logits_from_hidden(model, h[b["pos"][:, 0], b["pos"][:, 1]], normed=True), b, calib, metric)
+        h = model.get_decoder()(inputs_embeds=emb, attention_mask=b["attention_mask"], use_cache=False).last_hidden_state
+        m = item_metric(lm_logits(model, h[b["pos"][:, 0], b["pos"][:, 1]]), b, calib, metric)
         acts = [rec.o_in[l] for l in range(L)] + [rec.mlp_in[l] for l in range(L)]
         grads = torch.autograd.grad(m.sum(), acts)
     heads, neur = [], []
@@ -335,7 +336,7 @@ def _ablation_means(model, batches):
     with torch.no_grad(), capture(model, "o_mean") as rec:
         for b in batches:
             rec.token_mask = b["attention_mask"]
-            _base(model)(input_ids=b["input_ids"], attention_mask=b["attention_mask"], use_cache=False)
+            model.get_decoder()(input_ids=b["input_ids"], attention_mask=b["attention_mask"], use_cache=False)
     return rec.o_mean()
 
 # %% ../nbs/01_causal_scores.ipynb #da1bafa3
@@ -450,16 +451,18 @@ def head_scores(model, tok, calib, # a DataFrame from `calibration_set` / `calib
                          batch_size=batch_size, max_rows=max_rows, hybrid_k=hybrid_k if method == "hybrid" else None,
                          tokenizer=tokenizer_fingerprint(tok), subsets=K, subset_seed=subset_seed)
     if heads is not None: settings["heads"] = sel.nonzero().tolist()
+    if bos := needs_bos(model, tok): settings["bos"] = True  # set only when used: earlier runs keep their keys
+    if settings["dtype"] != "torch.float32": settings["lm_head"] = "fp32"  # bf16 runs since the head is fp32
     fp = model_fingerprint(model)
     ck = _checkpoint_dir(checkpoint, _run_key(fp, settings)) if method != "first_order" else None
     if ck and (ck / "scores.safetensors").exists(): return HeadScores.load(ck / "scores.safetensors", model)
     maxlen = getattr(model.config, "max_position_embeddings", None)
-    batches = encode_calibration(tok, calib, metric, batch_size, model.device, maxlen)
+    batches = encode_calibration(tok, calib, metric, batch_size, model.device, maxlen, bos)
     check_vocab(model, max(int(b["input_ids"].max()) for b in batches))
     w = _token_counts(batches, len(calib)) if metric == "ce" else None   # 'ce' pools the tokens of a task's items
     means = _ablation_means(model, batches) if ablation == "mean" else None
     if method in ("first_order", "hybrid") or neurons:
-        fo_b = batches if metric != "accuracy" else encode_calibration(tok, calib, "logprob", batch_size, model.device, maxlen)
+        fo_b = batches if metric != "accuracy" else encode_calibration(tok, calib, "logprob", batch_size, model.device, maxlen, bos)
         fdense, fheads, fneur = _first_order_all(model, fo_b, calib, "logit" if metric == "logit" else "logprob", ablation, means, progress)
     if method in ("exact", "fast"):
         units = _layer_units(L, H, sel, mlp)
@@ -487,7 +490,8 @@ def item_drops(hs, model, tok, calib, checkpoint=None):
     ck = _checkpoint_dir(checkpoint, _run_key(hs.fingerprint, hs.settings))
     if not (ck / "scores.safetensors").exists(): raise FileNotFoundError(f"No finished run in {ck}")
     st = hs.settings
-    batches = encode_calibration(tok, calib, st["metric"], st["batch_size"], model.device, getattr(model.config, "max_position_embeddings", None))
+    batches = encode_calibration(tok, calib, st["metric"], st["batch_size"], model.device, getattr(model.config, "max_position_embeddings", None),
+                                 st.get("bos", False))
     with torch.no_grad(): dense = torch.cat([_full_metric(model, b, calib, st["metric"]) for b in batches])
     dense = dense[torch.cat([b["items"] for b in batches]).argsort()]
     H = hs.scores.shape[1]

@@ -21,7 +21,8 @@ from tqdm.auto import tqdm
 from filelock import FileLock, Timeout
 from .models import (load_model, model_fingerprint, weights_hash, DEFAULT_MODEL, write_atomic, read_cached, short_hash,
                            _as_dtype)
-from .tasks import load_task, TASKS, gold_pair, answer_logprob
+from .tasks import load_task, TASKS, gold_pair
+from .loglik import answer_logprob
 from .causal_scores import HeadScores, calibration_set, head_scores, METHODS as SCORE_METHODS, METRICS as SCORE_METRICS, TARGETS as CALIB_TARGETS
 from .prune import prune, METHODS, head_kept
 from .hooks import attention_layout

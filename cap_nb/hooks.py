@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['FAMILIES', 'CAPTURES', 'decoder_layers', 'LayerLayout', 'attention_layout', 'head_slice', 'head_mask',
            'hooks_removed_after', 'mask_heads', 'n_hooks', 'Capture', 'capture', 'mlp_mask', 'mask_mlp', 'layer_inputs',
-           'run_layers', 'logits_from_hidden']
+           'run_layers']
 
 # %% ../nbs/00_hooks.ipynb #789254ea
 import operator
@@ -295,11 +295,3 @@ def run_layers(model, hidden, kwargs, start=0, end=None):
         out = layers[i](hidden, **kwargs[i])
         hidden = out[0] if isinstance(out, tuple) else out
     return hidden
-
-# %% ../nbs/00_hooks.ipynb #b3f365fd
-def logits_from_hidden(model, hidden, # output of the last decoder layer (`run_layers`)
-                       normed=False): # True if `hidden` already went through the final norm (`last_hidden_state`)
-    "Final norm and LM head applied to the last hidden states (with Gemma-style soft-capping when configured)"
-    logits = model.get_output_embeddings()(hidden if normed else _base(model).norm(hidden))
-    if cap := getattr(model.config, "final_logit_softcapping", None): logits = torch.tanh(logits / cap) * cap
-    return logits
