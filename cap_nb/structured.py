@@ -211,10 +211,13 @@ def choose_heads(lo, scores, k, g): # scores [n_heads], higher = keep
 
 # %% ../nbs/08_structured.ipynb #3cfd67ef
 def structured_plan(model, head_scores, channel_scores, # [L, H] and [L, I], higher = keep
-                    fraction): # share of each layer's linear parameters to remove, in [0, 1)
+                    fraction, # share of each layer's linear parameters to remove, in [0, 1)
+                    multiple_of=1): # kept MLP channels per layer rounded to a multiple of this (GPU matrix shapes)
     "(heads, channels) to remove: per layer the largest GQA-valid head cut within the attention's share, then channels"
     lay = attention_layout(model)
     if not 0 <= fraction < 1: raise ValueError(f"fraction must be in [0, 1), got {fraction}")
+    if not (isinstance(multiple_of, int) and 1 <= multiple_of <= lay[0].n_neurons):
+        raise ValueError(f"multiple_of must be an integer in [1, {lay[0].n_neurons}], got {multiple_of!r}")
     for n, t, w in (("head_scores", head_scores, lay[0].n_heads), ("channel_scores", channel_scores, lay[0].n_neurons)):
         if tuple(t.shape) != (len(lay), w): raise ValueError(f"{n} must have shape [{len(lay)}, {w}], got {list(t.shape)}")
     heads, channels = {}, {}
@@ -222,8 +225,9 @@ def structured_plan(model, head_scores, channel_scores, # [L, H] and [L, I], hig
         attn, total = (sum(p.numel() for l in ls for p in l.parameters()) for ls in ((lo.q, lo.k, lo.v, lo.o), lo.linears.values()))
         k, g, cut = next(p for p in head_patterns(lo) if p[2] <= fraction * attn)
         heads[lo.index] = choose_heads(lo, head_scores[lo.index].float(), k, g)
-        n = min(round((fraction * total - cut) / unit_params(lo)[2]), lo.n_neurons - 1)
-        channels[lo.index] = channel_scores[lo.index].float().argsort()[:n].sort().values.tolist()
+        keep = lo.n_neurons - min(round((fraction * total - cut) / unit_params(lo)[2]), lo.n_neurons - 1)
+        if multiple_of > 1: keep = min(max(multiple_of, round(keep / multiple_of) * multiple_of), lo.n_neurons)
+        channels[lo.index] = channel_scores[lo.index].float().argsort()[:lo.n_neurons - keep].sort().values.tolist()
     return heads, channels
 
 # %% ../nbs/08_structured.ipynb #609c3d0d

@@ -22,7 +22,7 @@ def lowest_mask(imp, # 2-D importance; each row is one comparison group
     counts = torch.as_tensor(counts, device=imp.device).long().expand(imp.shape[0])
     if (counts < 0).any() or (counts > imp.shape[1]).any():
         raise ValueError(f"counts must lie in [0, {imp.shape[1]}], got {counts.min().item()}..{counts.max().item()}")
-    if imp.shape[0] == 1 and 0 < counts[0] < imp.shape[1]: return _lowest_one_row(imp, int(counts[0]))
+    if imp.shape[0] == 1 and not imp.is_cuda and 0 < counts[0] < imp.shape[1]: return _lowest_one_row(imp, int(counts[0]))
     order = imp.argsort(dim=1, stable=True)
     cols = torch.arange(imp.shape[1], device=imp.device).expand_as(order)
     return torch.empty_like(order).scatter_(1, order, cols) < counts[:, None]
