@@ -276,8 +276,8 @@ def main(argv=None):
     from cap_nb.causal_scores import calibration_set
     a.device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if a.tokenizer is None:
-        from cap_nb.models import _checkpoint_for
-        a.tokenizer = str(_checkpoint_for("smollm2-135m"))
+        from cap_nb.models import checkpoint_for
+        a.tokenizer = str(checkpoint_for("smollm2-135m"))
     tok = AutoTokenizer.from_pretrained(a.tokenizer)  # any tokenizer whose ids fit the vocabulary: the weights are random
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     log, steps = Log(a.out, a.budget), a.steps.split(",")

@@ -15,7 +15,7 @@ the model's size (all parameters) and to the bytes of the pruned linears.
 """
 import argparse, gc, json, os, platform, subprocess, sys, time
 
-METHODS = ("magnitude", "cap_paper", "magnitude_global", "cap_paper_layerwise")
+TIMED_METHODS = ("magnitude", "cap_paper", "magnitude_global", "cap_paper_layerwise")
 
 
 def build(name, layers):
@@ -62,7 +62,7 @@ def versions():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default="smollm2-135m,llama3-8b-shaped")
-    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--methods", default=",".join(TIMED_METHODS))
     p.add_argument("--layers", type=int, default=2, help="decoder layers of the Llama-3-8B-shaped model")
     p.add_argument("--sparsity", type=float, default=0.5)
     p.add_argument("--threads", type=int, default=1)

@@ -27,12 +27,12 @@ def worker(a):
     import torch
     torch.set_num_threads(1)
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-    from cap_nb.models import _checkpoint_for
+    from cap_nb.models import checkpoint_for
     from cap_nb.causal_scores import calibration_set
     from cap_nb.prune import peak_memory
     from cap_nb.distributed import distributed_head_scores, init_distributed, gathered
     rank, n = init_distributed()
-    tok = AutoTokenizer.from_pretrained(_checkpoint_for("smollm2-135m"))  # the tokenizer at hand (49152 ids)
+    tok = AutoTokenizer.from_pretrained(checkpoint_for("smollm2-135m"))  # the tokenizer at hand (49152 ids)
     kw = {**CONFIGS[a.config], "num_hidden_layers": a.depth, "tie_word_embeddings": True}
     kw["vocab_size"] = max(kw["vocab_size"], len(tok))   # Mistral's 32768 grows to 49152 so that every id is valid
     cfg = AutoConfig.for_model(kw.pop("model_type"), **kw)

@@ -42,8 +42,8 @@ def build(args):
         torch.manual_seed(0)
         with torch.device(dev): model = AutoModelForCausalLM.from_config(cfg, dtype=args.dtype_t).eval()
         from transformers import AutoTokenizer
-        from cap_nb.models import _checkpoint_for
-        tok = AutoTokenizer.from_pretrained(_checkpoint_for("smollm2-135m"))  # any tokenizer whose ids fit the vocab
+        from cap_nb.models import checkpoint_for
+        tok = AutoTokenizer.from_pretrained(checkpoint_for("smollm2-135m"))  # any tokenizer whose ids fit the vocab
         if tok.pad_token is None: tok.pad_token = tok.eos_token
     else: model, tok = load_model(args.model, dtype=args.dtype_t, device=dev)
     return model, tok, dev

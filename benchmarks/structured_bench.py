@@ -79,11 +79,11 @@ def setup(a):
 def memory_one(a):
     "Fresh process: load one saved variant, report the resident high-water mark of one prefill and one decode"
     import torch
-    from cap_nb.models import _as_dtype
+    from cap_nb.models import as_dtype
     from cap_nb.structured import load_structured
     torch.set_num_threads(a.threads)
     device = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    m = load_structured(a.memory_one, dtype=_as_dtype(a.dtype, device), device=device)
+    m = load_structured(a.memory_one, dtype=as_dtype(a.dtype, device), device=device)
     with torch.no_grad(): sum(float(p.float().sum()) for p in m.parameters())  # touch every weight (memory-mapped files)
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(0, m.config.vocab_size, (a.batch, a.prefill), generator=g).to(device)

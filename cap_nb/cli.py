@@ -143,10 +143,10 @@ def main(argv=None):
     a = _parser().parse_args(argv)
     if a.cmd == "report": report(a.dir); return
     exp = experiment_from_args(a)
-    from cap_nb.models import _checkpoint_for, load_model
+    from cap_nb.models import checkpoint_for, load_model
     from cap_nb.experiment import open_results, run_grid
     from cap_nb.distributed import init_distributed
-    _checkpoint_for(exp.model)  # an unknown model fails here, before the results folder is touched
+    checkpoint_for(exp.model)  # an unknown model fails here, before the results folder is touched
     if (Path(a.out) / "experiment.json").exists(): open_results(a.out, exp)  # a folder of another configuration fails before any work
     init_distributed()  # under torchrun: join the process group first, so that each process loads onto its own GPU
     t0 = time.perf_counter(); print(f"loading {exp.model} ({exp.dtype})", file=sys.stderr)

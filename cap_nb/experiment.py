@@ -20,7 +20,7 @@ import torch
 from tqdm.auto import tqdm
 from filelock import FileLock, Timeout
 from .models import (load_model, model_fingerprint, weights_hash, DEFAULT_MODEL, write_atomic, read_cached, short_hash,
-                           _as_dtype)
+                           as_dtype)
 from .tasks import load_task, TASKS, gold_pair
 from .loglik import answer_logprob
 from .causal_scores import HeadScores, calibration_set, head_scores, METHODS as SCORE_METHODS, METRICS as SCORE_METRICS, TARGETS as CALIB_TARGETS
@@ -103,7 +103,7 @@ def _pct(s):
 
 def _check_settings(exp):
     "Part of `check_experiment`: dtype, scoring method, sizes, and runs or sparsities that would share a cell"
-    _as_dtype(exp.dtype, "cpu")
+    as_dtype(exp.dtype, "cpu")
     if exp.score_method not in SCORE_METHODS: raise ValueError(f"score_method must be one of {SCORE_METHODS}, got {exp.score_method!r}")
     if not (isinstance(exp.ppl_windows, int) and exp.ppl_windows >= 0): raise ValueError(f"ppl_windows must be an integer >= 0, got {exp.ppl_windows!r}")
     for k in ("calib_n", "generic_n"):

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['KNOWN_MODELS', 'DEFAULT_MODEL', 'MANIFEST', 'file_sha256', 'short_hash', 'write_atomic', 'read_cached',
-           'known_model_file', 'cache_dir', 'join_parts', 'gguf_to_checkpoint', 'load_model', 'weights_hash',
-           'model_fingerprint', 'tokenizer_fingerprint', 'check_vocab', 'tiny_model']
+           'known_model_file', 'cache_dir', 'join_parts', 'gguf_to_checkpoint', 'as_dtype', 'checkpoint_for',
+           'load_model', 'weights_hash', 'model_fingerprint', 'tokenizer_fingerprint', 'check_vocab', 'tiny_model']
 
 # %% ../nbs/00a_models.ipynb #4f4b5c0e
 import glob, hashlib, importlib.util, json, os, shutil, tempfile, warnings
@@ -177,7 +177,8 @@ def _verified(out, remake): # remake(): convert again into `out`
     return remake()
 
 # %% ../nbs/00a_models.ipynb #94b52a09
-def _as_dtype(dtype, device):
+def as_dtype(dtype, device):
+    "The torch dtype for `dtype` (a dtype, 'fp32'/'bf16'/'fp16' or their long names; None: bf16 on CUDA, else fp32)"
     if dtype is None: return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
     if isinstance(dtype, str):
         try: return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
@@ -186,7 +187,7 @@ def _as_dtype(dtype, device):
     return dtype
 
 # %% ../nbs/00a_models.ipynb #4951ae8a
-def _checkpoint_for(name_or_path):
+def checkpoint_for(name_or_path):
     "A local checkpoint folder (or hub id) for `name_or_path`, converting and caching GGUF files on first use"
     s = str(name_or_path)
     if s in KNOWN_MODELS:
@@ -212,8 +213,8 @@ def load_model(name_or_path=DEFAULT_MODEL, # short name, `.gguf` file, checkpoin
                device=None): # 'cpu', 'cuda', ...; default cuda when available
     "Load a causal LM and its tokenizer, in eval mode, with a pad token"
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    ckpt = _checkpoint_for(name_or_path)
-    model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=_as_dtype(dtype, device)).to(device).eval()
+    ckpt = checkpoint_for(name_or_path)
+    model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=as_dtype(dtype, device)).to(device).eval()
     tok = AutoTokenizer.from_pretrained(ckpt)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     model.name_or_path = str(name_or_path)

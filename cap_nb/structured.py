@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM
-from .hooks import _base, attention_layout, decoder_layers, head_mask, mlp_mask, capture
+from .hooks import decoder_stack, attention_layout, decoder_layers, head_mask, mlp_mask, capture
 
 # %% ../nbs/08_structured.ipynb #2e7abf84
 def feature_index(units, width):
@@ -163,7 +163,7 @@ def input_moments(model, batches): # (input_ids, attention_mask) pairs, e.g. fro
     L, acc = len(attention_layout(model)), {}
     with torch.no_grad(), capture(model, ("o_in", "mlp_in")) as rec:
         for ids, am in batches:
-            _base(model)(input_ids=ids, attention_mask=am, use_cache=False)
+            decoder_stack(model)(input_ids=ids, attention_mask=am, use_cache=False)
             for k, l in ((k, l) for k in ("o", "down") for l in range(L)):
                 t = (rec.o_in if k == "o" else rec.mlp_in)[l][am.bool()].double()
                 a = acc.setdefault((k, l), [0, 0, 0]); a[0] += t.sum(0); a[1] += t.pow(2).sum(0); a[2] += len(t)
