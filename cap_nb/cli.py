@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'MODELS', 'RUNS', 'TASK_NAMES', 'DTYPES', 'SCORE_METHODS', 'FORMATS', 'SCORE_METRICS',
-           'CALIB_TARGETS', 'DEFAULTS', 'REPORT_METRICS', 'USAGE_ERRORS', 'parse_list', 'parse_n_eval', 'reported',
-           'report', 'read_ids', 'experiment_from_args', 'main', 'cli']
+           'CALIB_TARGETS', 'DEFAULTS', 'REPORT_METRICS', 'USAGE_ERRORS', 'parse_list', 'parse_runs', 'parse_n_eval',
+           'reported', 'report', 'read_ids', 'experiment_from_args', 'main', 'cli']
 
 # %% ../nbs/06_cli.ipynb #0e2133ef
 import argparse, json, sys, time
@@ -19,9 +19,10 @@ RUNS = ("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap", "c
 TASK_NAMES = ("arc_challenge", "arc_easy", "strategyqa", "gsm8k")
 DTYPES, SCORE_METHODS, FORMATS = ("bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid"), ("cloze", "letter", "cot")
 SCORE_METRICS, CALIB_TARGETS = ("logprob", "accuracy", "logit", "ce"), ("answer", "cot")
-DEFAULTS = dict(runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
+DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
                       "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5)),
-                tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0, dtype="bf16",
+                sparsities=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0,
+                n_eval=None, dtype="bf16", orders=None, eval_exclude=None, control_sparsities=None,
                 score_method="hybrid", fmt="cloze", max_new_tokens=None, score_metric="logprob", calib_k=None, calib_targets="answer",
                 ppl_windows=0)
 
@@ -32,6 +33,14 @@ def parse_list(s, cast=str, what="list"):
     except ValueError: raise ValueError(f"Malformed {what} {s!r}: expected comma-separated values like 0.1,0.2,0.5") from None
     if not out: raise ValueError(f"Empty {what} {s!r}")
     return out
+
+# %% ../nbs/06_cli.ipynb #f0c1d2e4
+def parse_runs(s):
+    "`--runs`: the comma-separated run names in `s`, each checked by `cap_nb.experiment.parse_run`"
+    from cap_nb.experiment import parse_run
+    runs = parse_list(s, str, "runs")
+    for r in runs: parse_run(r)
+    return runs
 
 # %% ../nbs/06_cli.ipynb #5826c884
 def parse_n_eval(s):
@@ -89,23 +98,23 @@ def _parser():
     d = sub.add_parser("demo", help="score heads, prune 20 %% with CAP and Wanda, evaluate (default model, minutes)", formatter_class=fmt)
     d.add_argument("--out", default="cap_demo", help="results folder"); d.add_argument("--model", default=DEFAULT_MODEL, choices=MODELS, help="model")
     r = sub.add_parser("run", help="run or resume a grid of runs x sparsities x tasks", formatter_class=fmt)
-    r.add_argument("--model", default=DEFAULT_MODEL, help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
+    r.add_argument("--model", default=DEFAULTS["model"], help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
     r.add_argument("--runs", "--methods", dest="runs", default=",".join(DEFAULTS["runs"]),
                    help=f"comma-separated runs from: {', '.join(RUNS)}; permuted controls take @seed")
-    r.add_argument("--sparsities", default="0.1,0.2,0.5", help="comma-separated, each in (0, 1)")
+    r.add_argument("--sparsities", default=",".join(map(str, DEFAULTS["sparsities"])), help="comma-separated, each in (0, 1)")
     r.add_argument("--tasks", default=",".join(DEFAULTS["tasks"]), help=f"comma-separated tasks from: {', '.join(TASK_NAMES)}")
     r.add_argument("--calib-n", type=int, default=DEFAULTS["calib_n"], help="calibration problems per calibration task")
-    r.add_argument("--n-eval", default=None, help="items per task: 500, or per task: arc_easy=600,gsm8k=100 (others whole)")
+    r.add_argument("--n-eval", default=DEFAULTS["n_eval"], help="items per task: 500, or per task: arc_easy=600,gsm8k=100 (others whole)")
     r.add_argument("--dtype", default=DEFAULTS["dtype"], choices=DTYPES, help="weights' dtype (log-softmax is always fp32)")
     r.add_argument("--score-method", default=DEFAULTS["score_method"], choices=SCORE_METHODS, help="how causal head scores are computed")
     r.add_argument("--fmt", default=DEFAULTS["fmt"], choices=FORMATS,
                    help="cloze (lm-eval), letter (chat template) or cot (reasoning, then an answer line; needs --n-eval)")
     r.add_argument("--max-new-tokens", type=int, default=DEFAULTS["max_new_tokens"], help="cot: most generated tokens per answer (default 256)")
     r.add_argument("--calib-seed", type=int, default=DEFAULTS["calib_seed"], help="seed of the calibration draw (train splits)")
-    r.add_argument("--orders", default=None, choices=["reversed", "cyclic"],
+    r.add_argument("--orders", default=DEFAULTS["orders"], choices=["reversed", "cyclic"],
                    help="letter/cot: score each ARC item in several choice orders and average (default: letter one order, cot reversed)")
-    r.add_argument("--eval-exclude", default=None, help="file of evaluation item ids (one per line) left out before sampling")
-    r.add_argument("--control-sparsities", default=None, help="run the controls only at these sparsities (default: all)")
+    r.add_argument("--eval-exclude", default=DEFAULTS["eval_exclude"], help="file of evaluation item ids (one per line) left out before sampling")
+    r.add_argument("--control-sparsities", default=DEFAULTS["control_sparsities"], help="run the controls only at these sparsities (default: all)")
     r.add_argument("--out", required=True, help="results folder (created, or resumed if it holds the same configuration)")
     r.add_argument("--score-metric", default=DEFAULTS["score_metric"], choices=SCORE_METRICS, help="what head ablations are scored on (head_scores' metric)")
     r.add_argument("--calib-k", type=int, default=DEFAULTS["calib_k"], help="score heads on this many disjoint calibration subsets, median (default: 3 for ce, else 1)")
@@ -129,7 +138,7 @@ def experiment_from_args(a):
     "The `Experiment` described by parsed `run`/`demo` arguments, checked"
     from cap_nb.experiment import Experiment, check_experiment
     if a.cmd == "demo": return check_experiment(Experiment.demo(model=a.model))
-    return check_experiment(Experiment(model=a.model, runs=parse_list(a.runs, str, "runs"),
+    return check_experiment(Experiment(model=a.model, runs=parse_runs(a.runs),
                                        sparsities=parse_list(a.sparsities, float, "sparsities"),
                                        tasks=parse_list(a.tasks, str, "tasks"), calib_n=a.calib_n, calib_seed=a.calib_seed, n_eval=parse_n_eval(a.n_eval),
                                        dtype=a.dtype, score_method=a.score_method, fmt=a.fmt, max_new_tokens=a.max_new_tokens, orders=a.orders,
