@@ -111,7 +111,6 @@ def pruning(model, fo, a, tok, calib, log):
             peak_gib=round((r.peak_bytes or 0) / 2**30, 2), model_gib=round(r.model_bytes / 2**30, 2),
             sequences=len(texts) if "calib" in kw else 0)
         with torch.no_grad(): model.load_state_dict(dense)
-        if hasattr(model, "cap_prune_report"): del model.cap_prune_report
     del dense
 
 

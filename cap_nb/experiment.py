@@ -163,9 +163,9 @@ def config_key(exp):
 EQUAL_CONTROLS = {"cap_paper": "magnitude_global"}  # runs whose equal-score control is a method of its own
 
 def is_control(name):
-    "Whether run `name` is a control (permuted or equal scores, Wanda on reasoning calibration)"
-    b = name.split("@")[0]
-    return b == "wanda_reasoning" or b in EQUAL_CONTROLS.values() or b.endswith(("_equal", "_permuted"))
+    "Whether run `name` is a control: Wanda on reasoning calibration, or a prune method with permuted or equal scores"
+    run = parse_run(name)
+    return (run.method, run.calibration) == ("wanda", "reasoning") or run.method is not None and PRUNE_METHODS[run.method].control is not None
 
 def equal_control(run):
     "The equal-score control of run `run`, or None"

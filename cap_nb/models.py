@@ -130,8 +130,8 @@ MANIFEST = "cap_nb_manifest.json"
 
 def _check_gguf(path):
     "Raise a clear error unless `path` starts like a GGUF file"
-    with open(path, "rb") as f: head = f.read(4)
-    if head != b"GGUF": raise ValueError(f"{path} is not a GGUF file (empty, truncated or another format: it starts with {head!r})")
+    with open(path, "rb") as f: magic = f.read(4)
+    if magic != b"GGUF": raise ValueError(f"{path} is not a GGUF file (empty, truncated or another format: it starts with {magic!r})")
 
 def _manifest(folder):
     "{file name: sha256} of the files of a converted checkpoint"
