@@ -31,11 +31,11 @@ DEFAULT_MODEL = "smollm2-135m"
 
 # %% ../nbs/00a_models.ipynb #c685101a
 def file_sha256(path, chunk=1 << 20,
-                progress=None): # show a byte progress bar: None = for files of 256 MiB or more
+                progress=None): # byte progress bar: None = only once hashing has taken 2 s, True = always, False = never
     "Hex sha256 of the file at `path`, read in chunks"
     h, size = hashlib.sha256(), os.path.getsize(path)
     with open(path, "rb") as f, tqdm(total=size, unit="B", unit_scale=True, desc=f"sha256 {Path(path).name}",
-                                     disable=not (size >= 1 << 28 if progress is None else progress)) as bar:
+                                     disable=progress is False, delay=0 if progress else 2) as bar:
         for b in iter(lambda: f.read(chunk), b""): h.update(b); bar.update(len(b))
     return h.hexdigest()
 
