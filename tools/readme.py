@@ -1,7 +1,9 @@
 """Write README.md from nbs/index.ipynb (nbdev_readme needs Quarto, which these machines lack).
 
 Markdown cells are copied, code cells become ```python blocks followed by their saved text output; cells with an
-nbdev `#| hide` directive are left out; links written relative to nbs/ (`../runs/...`) are rewritten relative to the root.
+nbdev `#| hide` directive are left out, those with `#| echo: false` show their output alone; links written relative to nbs/ are rewritten relative to the root (`../runs/x` ->
+`runs/x`, `03_prune.ipynb` -> `nbs/03_prune.ipynb`), so they work on GitHub; Quarto turns the notebooks' `.ipynb` links
+into the pages' `.html` ones itself.
 """
 import json, re
 from pathlib import Path
@@ -10,9 +12,11 @@ nb = json.loads(Path("nbs/index.ipynb").read_text())
 parts = []
 for c in nb["cells"]:
     src = "".join(c["source"])
-    if c["cell_type"] == "markdown": parts.append(src.replace("](../", "](")); continue  # links relative to nbs/ -> to the root
+    if c["cell_type"] == "markdown":  # links relative to nbs/ -> to the root: ../x -> x, a notebook -> nbs/it
+        parts.append(re.sub(r"\]\((?!\.\./|[a-z]+:|/|#)([^)]+\.ipynb)", r"](nbs/\1", src).replace("](../", "](")); continue
     if re.search(r"^#\|\s*hide", src, re.M): continue
-    parts.append("```python\n" + "\n".join(l for l in src.splitlines() if not l.startswith("#|")) + "\n```")
+    if not re.search(r"^#\|\s*echo:\s*false", src, re.M):  # `#| echo: false`: the output alone, as in the docs
+        parts.append("```python\n" + "\n".join(l for l in src.splitlines() if not l.startswith("#|")) + "\n```")
     text = "".join("".join(o.get("text", "")) or "".join(o.get("data", {}).get("text/plain", "")) for o in c.get("outputs", [])
                    if o.get("output_type") in ("stream", "execute_result") and o.get("name") != "stderr")
     if text.strip(): parts.append("```\n" + text.rstrip() + "\n```")
