@@ -289,7 +289,6 @@ PRUNE_METHODS.update({"cap_paper": PruneMethod(paper_rule, calib=False, paper=Tr
                       "cap_paper_permuted": PruneMethod(paper_rule, calib=False, paper=True, control="permute"),
                       "magnitude_global": PruneMethod(paper_rule, calib=False, paper=True, control="equal")})
 PRUNE_METHODS["cap_paper_equal"] = PRUNE_METHODS["magnitude_global"]  # I ≡ 1: the same rule
-list(PRUNE_METHODS)
 
 # %% ../nbs/03_prune.ipynb #4f1d0442
 def _check_sparsity(sparsity, nm, allocation):
