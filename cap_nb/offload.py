@@ -22,7 +22,7 @@ def _exec_device(device):
     try: return torch.empty(0, device=dev).device
     except (RuntimeError, AssertionError) as e: raise ValueError(f"Device {device!r} is not available here: {e}") from None
 
-# %% ../nbs/11_offload.ipynb #05eb5de1
+# %% ../nbs/11_offload.ipynb #425c7be1
 _ACTIVE = weakref.WeakSet()  # models inside `offloaded` right now
 
 def _check_offload(model, device, storage_dtype):
@@ -32,7 +32,8 @@ def _check_offload(model, device, storage_dtype):
     if model in _ACTIVE: raise RuntimeError("This model is already inside `offloaded`: leave it before offloading again")
     if storage_dtype is not None and not (isinstance(storage_dtype, torch.dtype) and storage_dtype.is_floating_point):
         raise TypeError(f"storage_dtype must be a floating torch dtype such as torch.bfloat16, not {storage_dtype!r}")
-    wide = [p.dtype for p in layers.parameters() if storage_dtype and p.is_floating_point() and p.dtype.itemsize < storage_dtype.itemsize]
+    wide = [p.dtype for p in layers.parameters()
+            if storage_dtype and p.is_floating_point() and p.dtype.itemsize < storage_dtype.itemsize]
     if wide: raise ValueError(f"storage_dtype {storage_dtype} is wider than the weights ({wide[0]}): storing them would only cost memory")
     return dev, layers
 
