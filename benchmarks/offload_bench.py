@@ -107,7 +107,13 @@ def main():
              f"{3 * a.n} calibration problems (batches of 4); llama3-8b-shape: {a.layers} layers; load average before: {' '.join(load())}", "",
              "| model | work | plain s | offloaded s | time ratio | plain peak MiB | offloaded peak MiB | plain peak above start MiB | offloaded peak above start MiB | layers held at once | results |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    print("\n".join(lines), flush=True)
+    def out(*new):
+        "print lines and add them to the --save file as they come, so that a stopped run keeps its rows"
+        print("\n".join(new), flush=True)
+        if a.save:
+            with open(a.save, "a") as f: f.write("\n".join(new) + "\n")
+    if a.save and not a.append: open(a.save, "w").close()
+    out(*(([""] if a.append else []) + lines))
     mib = lambda b: "n/a" if b is None else f"{b / 2**20:.0f}"
     for case in a.cases.split(","):
         for jb in ("first_order", "wanda"):
@@ -116,10 +122,8 @@ def main():
             row = (f"| {case} | {'first-order scores' if jb == 'first_order' else 'Wanda 50 %'} | {pl['time_s']:.1f} | {of['time_s']:.1f} | "
                    f"{of['time_s'] / pl['time_s']:.2f}x | {mib(pl['hwm'])} | {mib(of['hwm'])} | {mib(pl['peak_bytes'])} | {mib(of['peak_bytes'])} | "
                    f"{of['held']} | {'identical' if pl['result'] == of['result'] else 'DIFFERENT'} |")
-            print(row, flush=True); lines.append(row)
-    lines += ["", f"load average after: {' '.join(load())}"]
-    print(lines[-1])
-    if a.save: open(a.save, "a" if a.append else "w").write(("\n" if a.append else "") + "\n".join(lines) + "\n")
+            out(row)
+    out("", f"load average after: {' '.join(load())}")
 
 
 if __name__ == "__main__":
