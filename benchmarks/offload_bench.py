@@ -26,13 +26,13 @@ def build(a):
     "(model, tokenizer, storage dtype) of case `a.case`, its decoder layers already rounded to the storage dtype"
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig
-    from cap_nb.models import load_model, _checkpoint_for, DEFAULT_MODEL
+    from cap_nb.models import load_model, checkpoint_for, DEFAULT_MODEL
     from cap_nb.offload import bf16_layers
     if a.case == "smollm2-135m":
         model, tok = load_model(dtype="fp32", device="cpu")
         for t in list(model.parameters()) + list(model.buffers()): t.data = t.data.clone()  # off the mapped checkpoint file
     else:
-        tok = AutoTokenizer.from_pretrained(_checkpoint_for(DEFAULT_MODEL)); tok.pad_token = tok.pad_token or tok.eos_token
+        tok = AutoTokenizer.from_pretrained(checkpoint_for(DEFAULT_MODEL)); tok.pad_token = tok.pad_token or tok.eos_token
         cfg = LlamaConfig(vocab_size=a.vocab or len(tok), hidden_size=4096, intermediate_size=14336, num_hidden_layers=a.layers,
                           num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=8192, rope_theta=500000.0,
                           tie_word_embeddings=False)
