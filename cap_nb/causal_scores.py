@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['CALIB_TASKS', 'TARGETS', 'SCORE_METRICS', 'ABLATIONS', 'SCORE_METHODS', 'HeadScores', 'cot_pair', 'calibration_set',
            'calibration_from_pairs', 'calibration_fingerprint', 'encode_calibration', 'item_metric', 'exact_units',
-           'fast_layer', 'dense_state', 'advance', 'fast_dense', 'first_order', 'task_weighted', 'calibration_subsets',
-           'subset_scores', 'head_scores', 'item_drops', 'plot_heatmap', 'plot_distribution', 'plot_scatter',
-           'subset_stability', 'plot_subset_spread']
+           'fast_layer', 'dense_state', 'advance', 'fast_dense', 'first_order', 'layer_grads', 'lookahead_layer',
+           'task_weighted', 'calibration_subsets', 'subset_scores', 'head_scores', 'item_drops', 'plot_heatmap',
+           'plot_distribution', 'plot_scatter', 'subset_stability', 'plot_subset_spread']
 
 # %% ../nbs/01_causal_scores.ipynb #1dc0efae
 import hashlib, json, math, numbers, os
@@ -243,6 +243,34 @@ def first_order(model, b, calib, metric="logprob", ablation="zero", means=None):
         neur.append((grads[L + l].float() * acts[L + l].detach().float()).sum(1).T.cpu())
     return m.detach().cpu(), torch.stack(heads), torch.stack(neur)
 
+# %% ../nbs/01_causal_scores.ipynb #6cf166cd
+def layer_grads(model, b, calib, metric="logprob"):
+    "Dense state of batch `b` for `lookahead_layer`: item metrics, hidden states entering each layer (+ the last output), d(sum of metrics)/d each"
+    h0, kw = layer_inputs(model, b["input_ids"], b["attention_mask"])
+    hs = [h0.requires_grad_(True)]
+    with torch.enable_grad():
+        for l in range(len(kw)): hs.append(run_layers(model, hs[-1], kw, l, l + 1))
+        m = item_metric(lm_logits(model, hs[-1][b["pos"][:, 0], b["pos"][:, 1]], normed=False), b, calib, metric)
+        g = torch.autograd.grad(m.sum(), hs[1:])
+    return dict(dense=m.detach().cpu(), h=[h.detach() for h in hs], grad=[None, *g], kw=kw)
+
+# %% ../nbs/01_causal_scores.ipynb #f632be43
+def lookahead_layer(model, st, b, calib, layer, units, k=2, metric="logprob", ablation="zero", means=None, max_rows=64):
+    "fp32 [n_units, n_items]: metrics with each unit of `layer` masked, exact through `k` layers, first order after them"
+    L, H = len(st["kw"]), attention_layout(model)[0].n_heads
+    if (end := layer + k) >= L:                                             # the rest of the model is k layers or fewer
+        with torch.no_grad(): return fast_layer(model, dict(h=st["h"][layer], kw=st["kw"]), b, calib, layer, units, metric, ablation, means, max_rows)
+    B, out = b["input_ids"].shape[0], torch.full((len(units), len(calib)), float("nan"))
+    C = max(1, max_rows // B)
+    for s in range(0, len(units), C):
+        chunk = units[s:s + C]; c = len(chunk)
+        hm, mm = _unit_masks(chunk, L, H, B)
+        with torch.no_grad(), mask_heads(model, hm, ablation, means), mask_mlp(model, layers=mm):
+            h = run_layers(model, st["h"][layer].repeat(c, 1, 1), _repeat_kwargs(st["kw"], B, c, layer), layer, end)
+        lin = ((h.view(c, B, *h.shape[1:]) - st["h"][end]).float() * st["grad"][end].float()).sum((2, 3)).cpu()   # [c, rows]
+        out[s:s + c, b["items"]] = st["dense"] + torch.zeros(c, len(b["items"])).index_add_(1, b["owner"].cpu(), lin)
+    return out
+
 # %% ../nbs/01_causal_scores.ipynb #109a3458
 def task_weighted(drops, tasks,
                   weights=None): # [n_items]: weight of each item within its task (metric 'ce': its target tokens)
@@ -326,7 +354,7 @@ def _check_args(model, calib, metric, ablation, method, batch_size, max_rows):
     if empty := [i for i, x in zip(calib.id, calib.target) if not str(x).strip()]: raise ValueError(f"Calibration items {empty[:5]} have an empty target: nothing to score")
     for name, v, ok in [("metric", metric, SCORE_METRICS), ("ablation", ablation, ABLATIONS), ("method", method, SCORE_METHODS)]:
         if v not in ok: raise ValueError(f"{name} must be one of {ok}, not {v!r}")
-    if method == "first_order" and metric == "accuracy": raise ValueError("first_order needs a differentiable metric: use metric='logprob'")
+    if method in ("first_order", "lookahead") and metric == "accuracy": raise ValueError(f"{method} needs a differentiable metric: use metric='logprob'")
     if batch_size < 1 or max_rows < 1: raise ValueError("batch_size and max_rows must be >= 1")
     attention_layout(model)  # unsupported architecture -> error
 
@@ -376,6 +404,19 @@ def _first_order_all(model, batches, calib, metric, ablation, means, progress=Fa
     lay = attention_layout(model)
     _check_finite(heads.flatten(0, 1), calib, lambda k: _unit_name(("head", *divmod(int(k), lay[0].n_heads))) + " (first order)")
     return dense, heads, neur
+
+# %% ../nbs/01_causal_scores.ipynb #70f1fc1d
+def _lookahead_all(model, batches, calib, units, k, metric, ablation, means, max_rows, progress=False):
+    "(dense [n], {layer: masked metrics [n_units, n]}) by `lookahead_layer`, one batch's dense state in memory at a time"
+    n = len(calib); dense, out = torch.full((n,), float("nan")), {l: torch.full((len(u), n), float("nan")) for l, u in enumerate(units) if u}
+    for b in tqdm(batches, desc=f"lookahead {k} scores, batch", disable=not progress):
+        st = layer_grads(model, b, calib, metric)
+        dense[b["items"]] = st["dense"]
+        for l, r in out.items(): r[:, b["items"]] = lookahead_layer(model, st, b, calib, l, units[l], k, metric, ablation, means, max_rows)[:, b["items"]]
+        del st
+    _check_finite(dense, calib, lambda u: "nothing")
+    for l, r in out.items(): _check_finite(r, calib, lambda j: _unit_name(units[l][j]) + f" (lookahead {k})")
+    return dense, out
 
 # %% ../nbs/01_causal_scores.ipynb #6d10e599
 def _hybrid_select(fo_scores, k):
@@ -479,6 +520,14 @@ def _masking_drops(run, method, select, mlp):
                                     run.max_rows, run.checkpoint, run.progress)
     return (dense, *_split_masked(dense, masked, units, L, H, mlp))
 
+def _lookahead_drops(run, select, mlp, lookahead):
+    "(dense, head drops, MLP drops): each unit masked exactly through `lookahead` layers, the rest estimated by first order"
+    L, H = select.shape
+    units = _layer_units(L, H, select, mlp)
+    dense, masked = _lookahead_all(run.model, run.batches, run.calib, units, lookahead, run.metric, run.ablation, run.means,
+                                   run.max_rows, run.progress)
+    return (dense, *_split_masked(dense, masked, units, L, H, mlp))
+
 def _first_order_drops(run):
     "(dense, head drops, neuron drops [L, I, n]) estimated by attribution patching"
     metric = "logit" if run.metric == "logit" else "logprob"
@@ -510,21 +559,26 @@ def head_scores(model, tok, calib, # a DataFrame from `calibration_set` / `calib
                 progress=True,
                 heads=None, # `exact`/`fast` only: score just these heads (dict or bool [L, H]); the others get NaN
                 subsets=None, # K disjoint calibration subsets, median rule; None: 3 for metric 'ce', else 1 (plain mean)
-                subset_seed=0): # seed of the split into subsets
+                subset_seed=0, # seed of the split into subsets
+                lookahead=2): # `lookahead`: layers run exactly after each head before the first-order tail
     "`HeadScores` of every attention head of `model`: drop of `metric` on `calib` when the head is masked"
     K, select = _checked_selection(model, calib, metric, ablation, method, batch_size, max_rows, heads, subsets, subset_seed)
+    if method == "lookahead" and (isinstance(lookahead, bool) or not isinstance(lookahead, numbers.Integral) or lookahead < 1):
+        raise ValueError(f"lookahead must be an integer >= 1, not {lookahead!r}")
     settings = _score_settings(model, tok, calib, select, heads, method=method, metric=metric, ablation=ablation, mlp=mlp,
                                neurons=neurons, batch_size=batch_size, max_rows=max_rows,
                                hybrid_k=hybrid_k if method == "hybrid" else None, tokenizer=tokenizer_fingerprint(tok),
                                subsets=K, subset_seed=subset_seed)
+    if method == "lookahead": settings["lookahead"] = int(lookahead)  # set only when used: other runs keep their keys
     fp = model_fingerprint(model)
-    ck = _checkpoint_dir(checkpoint, _run_key(fp, settings)) if method != "first_order" else None
+    ck = _checkpoint_dir(checkpoint, _run_key(fp, settings)) if method not in ("first_order", "lookahead") else None
     if ck and (ck / "scores.safetensors").exists(): return HeadScores.load(ck / "scores.safetensors", model)
     needs_fo = method in ("first_order", "hybrid") or neurons
     run = _scoring_run(model, tok, calib, metric, ablation, batch_size, max_rows, ck, progress, settings.get("bos", False), needs_fo)
     fo = _first_order_drops(run) if needs_fo else None
     if method in ("exact", "fast"): dense, head_drops, mlp_drops = _masking_drops(run, method, select, mlp)
     elif method == "first_order": dense, head_drops, mlp_drops = fo[0], fo[1].clone(), fo[2].sum(1)
+    elif method == "lookahead": dense, head_drops, mlp_drops = _lookahead_drops(run, select, mlp, lookahead)
     else:
         dense, head_drops, mlp_drops, verified = _hybrid_drops(run, fo, hybrid_k, mlp)
         settings["verified"] = verified.nonzero().tolist()

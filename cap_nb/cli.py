@@ -17,7 +17,7 @@ RUNS = ("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap", "c
         "cap_budget_equal", "cap_scaled", "cap_scaled_permuted", "cap_scaled_equal", "cap_paper", "cap_paper_layerwise",
         "cap_paper_permuted", "cap_paper_equal", "magnitude_global")
 TASK_NAMES = ("arc_challenge", "arc_easy", "strategyqa", "gsm8k")
-DTYPES, SCORE_METHODS, FORMATS = ("bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid"), ("cloze", "letter", "cot")
+DTYPES, SCORE_METHODS, FORMATS = ("bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid", "lookahead"), ("cloze", "letter", "cot")
 SCORE_METRICS, CALIB_TARGETS = ("logprob", "accuracy", "logit", "ce"), ("answer", "cot")
 DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
                       "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5)),
