@@ -106,7 +106,7 @@ def calibration_fingerprint(calib):
     return short_hash(calib[cols].to_json(orient="records"))
 
 # %% ../nbs/01_causal_scores.ipynb #69f45126
-SCORE_METRICS, ABLATIONS, SCORE_METHODS = ("logprob", "accuracy", "logit", "ce"), ("zero", "mean"), ("exact", "fast", "first_order", "hybrid")
+SCORE_METRICS, ABLATIONS, SCORE_METHODS = ("logprob", "accuracy", "logit", "ce"), ("zero", "mean"), ("exact", "fast", "first_order", "hybrid", "lookahead")
 
 def _rows(calib, metric):
     "(context, continuation) rows and the calibration item of each row"
