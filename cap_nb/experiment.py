@@ -378,7 +378,7 @@ def grid_summary(items, metrics=("acc", "acc_norm", "p_gold", "unparseable")):
 # %% ../nbs/05_experiment.ipynb #15d76855
 def _position(label):
     "An answer label as the letter of its position (ARC labels are A-E or 1-5); an unreadable answer as 'None'"
-    return "None" if label is None else label if label in "ABCDE" else "ABCDE"[int(label) - 1]
+    return "None" if pd.isna(label) else label if label in "ABCDE" else "ABCDE"[int(label) - 1]
 
 def _choice_letters(items, by):
     "Multiple-choice rows with `letter` (the position picked) and `gold_letter`; order 0 only unless `by` has 'order'"
