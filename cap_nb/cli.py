@@ -155,11 +155,12 @@ def main(argv=None):
     from cap_nb.models import checkpoint_for, load_model
     from cap_nb.experiment import open_results, run_grid
     from cap_nb.distributed import init_distributed
-    checkpoint_for(exp.model)  # an unknown model fails here, before the results folder is touched
+    ckpt = checkpoint_for(exp.model)  # an unknown model fails here, before the results folder is touched; verified once
     if (Path(a.out) / "experiment.json").exists(): open_results(a.out, exp)  # a folder of another configuration fails before any work
     init_distributed()  # under torchrun: join the process group first, so that each process loads onto its own GPU
     t0 = time.perf_counter(); print(f"loading {exp.model} ({exp.dtype})", file=sys.stderr)
-    model, tok = load_model(exp.model, dtype=exp.dtype)  # an unreachable hub id fails here, before the folder is created
+    model, tok = load_model(ckpt, dtype=exp.dtype)  # an unreachable hub id fails here, before the folder is created
+    model.name_or_path = exp.model
     run_grid(exp, a.out, model, tok)
     print(f"{a.cmd} finished in {time.perf_counter() - t0:.0f} s; results in {a.out}")
     report(a.out)  # returns None: the console script's exit status is 0
