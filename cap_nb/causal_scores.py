@@ -6,8 +6,8 @@
 __all__ = ['CALIB_TASKS', 'TARGETS', 'SCORE_METRICS', 'ABLATIONS', 'SCORE_METHODS', 'HeadScores', 'cot_pair', 'calibration_set',
            'calibration_from_pairs', 'calibration_fingerprint', 'encode_calibration', 'item_metric', 'exact_units',
            'fast_layer', 'dense_state', 'advance', 'fast_dense', 'first_order', 'layer_grads', 'lookahead_layer',
-           'task_weighted', 'calibration_subsets', 'subset_scores', 'head_scores', 'item_drops', 'plot_heatmap',
-           'plot_distribution', 'plot_scatter', 'subset_stability', 'plot_subset_spread']
+           'task_weighted', 'calibration_subsets', 'subset_scores', 'ScoringWork', 'head_scores', 'item_drops',
+           'plot_heatmap', 'plot_distribution', 'plot_scatter', 'subset_stability', 'plot_subset_spread']
 
 # %% ../nbs/01_causal_scores.ipynb #1dc0efae
 import hashlib, json, math, numbers, os
@@ -486,6 +486,26 @@ def _score_settings(model, tok, calib, select, heads, **kw):
     if settings["dtype"] != "torch.float32": settings["lm_head"] = "fp32"  # bf16 runs since the head is fp32
     return settings
 
+# %% ../nbs/01_causal_scores.ipynb #5c0e1a02
+class ScoringWork:
+    "Where `head_scores` runs its shareable passes and checkpoints: all of them in this process (subclass to share them)"
+    def checkpoint_dir(self, checkpoint, key): # key: the run's model and settings, hashed
+        "The run's checkpoint folder: None -> the package cache, a path -> there, False -> None (no checkpoints)"
+        return _checkpoint_dir(checkpoint, key)
+    def layer_file(self, ck, layer):
+        "The file of `layer`'s masked metrics in the run folder `ck`"
+        return Path(ck) / f"layer_{layer:03d}.safetensors"
+    def save_layer(self, ck, layer, t):
+        "Write `layer`'s masked metrics into the run folder `ck`, unless they are there already"
+        _checkpointed(ck, self.layer_file(ck, layer).stem, lambda: t)
+    def masked_metrics(self, model, batches, calib, units, # per layer, the units to mask ([]: skip the layer)
+                       method, metric, ablation, means, max_rows, ck, progress):
+        "(dense [n], {layer: masked metrics [n_units, n]}) by 'exact' or 'fast', each layer checkpointed in `ck`"
+        return _masked_metrics(model, batches, calib, units, method, metric, ablation, means, max_rows, ck, progress)
+    def first_order(self, model, batches, calib, metric, ablation, means, progress=False):
+        "(dense [n], head drops [L, H, n], neuron drops [L, I, n]) by attribution patching over `batches`"
+        return _first_order_all(model, batches, calib, metric, ablation, means, progress)
+
 # %% ../nbs/01_causal_scores.ipynb #e1a2b3c5
 @dataclass(frozen=True, eq=False)
 class _ScoringRun:
@@ -501,23 +521,24 @@ class _ScoringRun:
     checkpoint: Path          # folder of the per-layer checkpoints, or None
     progress: bool
     first_order_batches: list = None  # the batches first order differentiates (logprob targets when metric='accuracy')
+    work: ScoringWork = None          # where the masked and first-order passes run
 
-def _scoring_run(model, tok, calib, metric, ablation, batch_size, max_rows, checkpoint, progress, bos, first_order):
+def _scoring_run(model, tok, calib, metric, ablation, batch_size, max_rows, checkpoint, progress, bos, first_order, work):
     "The `_ScoringRun` of a `head_scores` call: the calibration set encoded (twice for first order on 'accuracy')"
     maxlen = getattr(model.config, "max_position_embeddings", None)
     batches = encode_calibration(tok, calib, metric, batch_size, model.device, maxlen, bos)
     check_vocab(model, max(int(b["input_ids"].max()) for b in batches))
     fo_batches = batches if metric != "accuracy" or not first_order else encode_calibration(tok, calib, "logprob", batch_size, model.device, maxlen, bos)
     return _ScoringRun(model, calib, batches, metric, ablation, _ablation_means(model, batches) if ablation == "mean" else None,
-                      _token_counts(batches, len(calib)) if metric == "ce" else None, max_rows, checkpoint, progress, fo_batches)
+                      _token_counts(batches, len(calib)) if metric == "ce" else None, max_rows, checkpoint, progress, fo_batches, work)
 
 # %% ../nbs/01_causal_scores.ipynb #e1a2b3c7
 def _masking_drops(run, method, select, mlp):
     "(dense, head drops, MLP drops) by masking each selected head (bool [L, H]) and, with `mlp`, each MLP block: 'exact' or 'fast'"
     L, H = select.shape
     units = _layer_units(L, H, select, mlp)
-    dense, masked = _masked_metrics(run.model, run.batches, run.calib, units, method, run.metric, run.ablation, run.means,
-                                    run.max_rows, run.checkpoint, run.progress)
+    dense, masked = run.work.masked_metrics(run.model, run.batches, run.calib, units, method, run.metric, run.ablation, run.means,
+                                          run.max_rows, run.checkpoint, run.progress)
     return (dense, *_split_masked(dense, masked, units, L, H, mlp))
 
 def _lookahead_drops(run, select, mlp, lookahead):
@@ -531,7 +552,7 @@ def _lookahead_drops(run, select, mlp, lookahead):
 def _first_order_drops(run):
     "(dense, head drops, neuron drops [L, I, n]) estimated by attribution patching"
     metric = "logit" if run.metric == "logit" else "logprob"
-    return _first_order_all(run.model, run.first_order_batches, run.calib, metric, run.ablation, run.means, run.progress)
+    return run.work.first_order(run.model, run.first_order_batches, run.calib, metric, run.ablation, run.means, run.progress)
 
 def _hybrid_drops(run, first_order, # `_first_order_drops(run)`
                  hybrid_k, mlp):
@@ -560,7 +581,8 @@ def head_scores(model, tok, calib, # a DataFrame from `calibration_set` / `calib
                 heads=None, # `exact`/`fast` only: score just these heads (dict or bool [L, H]); the others get NaN
                 subsets=None, # K disjoint calibration subsets, median rule; None: 3 for metric 'ce', else 1 (plain mean)
                 subset_seed=0, # seed of the split into subsets
-                lookahead=2): # `lookahead`: layers run exactly after each head before the first-order tail
+                lookahead=2, # `lookahead`: layers run exactly after each head before the first-order tail
+                work=None): # a `ScoringWork`: where the masked and first-order passes run (None: all in this process)
     "`HeadScores` of every attention head of `model`: drop of `metric` on `calib` when the head is masked"
     K, select = _checked_selection(model, calib, metric, ablation, method, batch_size, max_rows, heads, subsets, subset_seed)
     if method == "lookahead" and (isinstance(lookahead, bool) or not isinstance(lookahead, numbers.Integral) or lookahead < 1):
@@ -570,11 +592,11 @@ def head_scores(model, tok, calib, # a DataFrame from `calibration_set` / `calib
                                hybrid_k=hybrid_k if method == "hybrid" else None, tokenizer=tokenizer_fingerprint(tok),
                                subsets=K, subset_seed=subset_seed)
     if method == "lookahead": settings["lookahead"] = int(lookahead)  # set only when used: other runs keep their keys
-    fp = model_fingerprint(model)
-    ck = _checkpoint_dir(checkpoint, _run_key(fp, settings)) if method not in ("first_order", "lookahead") else None
+    fp, work = model_fingerprint(model), ScoringWork() if work is None else work
+    ck = work.checkpoint_dir(checkpoint, _run_key(fp, settings)) if method not in ("first_order", "lookahead") else None
     if ck and (ck / "scores.safetensors").exists(): return HeadScores.load(ck / "scores.safetensors", model)
     needs_fo = method in ("first_order", "hybrid") or neurons
-    run = _scoring_run(model, tok, calib, metric, ablation, batch_size, max_rows, ck, progress, settings.get("bos", False), needs_fo)
+    run = _scoring_run(model, tok, calib, metric, ablation, batch_size, max_rows, ck, progress, settings.get("bos", False), needs_fo, work)
     fo = _first_order_drops(run) if needs_fo else None
     if method in ("exact", "fast"): dense, head_drops, mlp_drops = _masking_drops(run, method, select, mlp)
     elif method == "first_order": dense, head_drops, mlp_drops = fo[0], fo[1].clone(), fo[2].sum(1)

@@ -4,16 +4,13 @@
 
 # %% auto #0
 __all__ = ['RENDEZVOUS', 'world', 'init_distributed', 'end_distributed', 'gathered', 'from_rank0', 'check_same', 'share_work',
-           'split_scoring', 'work_pieces', 'distributed_head_scores']
+           'SharedScoringWork', 'work_pieces', 'distributed_head_scores']
 
 # %% ../nbs/10_distributed.ipynb #e556c3fa
 import datetime, math, os
-from contextlib import contextmanager
-from pathlib import Path
 import torch
 import torch.distributed as dist
-from . import causal_scores as cs
-from .causal_scores import head_scores, calibration_fingerprint
+from .causal_scores import head_scores, calibration_fingerprint, ScoringWork
 from .models import model_fingerprint, tokenizer_fingerprint, write_atomic
 from .hooks import attention_layout, head_mask
 
@@ -78,35 +75,31 @@ def share_work(costs, # cost of each piece of work (0: nothing to do)
     return owner
 
 # %% ../nbs/10_distributed.ipynb #a062688d
-_ONE_PROCESS = {k: getattr(cs, k) for k in ("_masked_metrics", "_first_order_all", "_checkpoint_dir")}
-
-def _layer_file(ck, l): return Path(ck) / f"layer_{l:03d}.safetensors"   # the names `head_scores` checkpoints use
-
-def _split_masked(model, batches, calib, units, method, metric, ablation, means, max_rows, ck, progress):
-    "`_masked_metrics` over this process's layers, then every process's layers gathered"
+def _shared_masked(self, model, batches, calib, units, method, metric, ablation, means, max_rows, ck, progress):
+    "`ScoringWork.masked_metrics` over this process's layers, then every process's layers gathered"
     (rank, n), L = world(), len(units)
     held = {}
-    for r, ls in enumerate(gathered([l for l in range(L) if units[l] and ck and _layer_file(ck, l).exists()])):
+    for r, ls in enumerate(gathered([l for l in range(L) if units[l] and ck and self.layer_file(ck, l).exists()])):
         for l in ls: held.setdefault(l, r)   # a layer checkpointed on several processes stays with the first
     owner = share_work([len(u) * (L - l if method == "fast" else L) for l, u in enumerate(units)], n, held)
     mine = [u if owner[l] == rank else [] for l, u in enumerate(units)]
-    dense, got = _ONE_PROCESS["_masked_metrics"](model, batches, calib, mine, method, metric, ablation, means, max_rows, ck, progress)
+    dense, got = ScoringWork.masked_metrics(self, model, batches, calib, mine, method, metric, ablation, means, max_rows, ck, progress)
     out = dict(sorted((l, t) for part in gathered(got) for l, t in part.items()))
     if rank == 0 and ck:
-        for l, t in out.items(): cs._checkpointed(ck, f"layer_{l:03d}", lambda: t)   # written unless already there
+        for l, t in out.items(): self.save_layer(ck, l, t)   # written unless already there
     return dense, out
 
 # %% ../nbs/10_distributed.ipynb #1b950806
-def _split_first_order(model, batches, calib, metric, ablation, means, progress=False):
-    "`_first_order_all` over this process's batches, then every process's items gathered: (dense [n], heads [L, H, n], neurons [L, I, n])"
+def _shared_first_order(self, model, batches, calib, metric, ablation, means, progress=False):
+    "`ScoringWork.first_order` over this process's batches, then every process's items gathered: (dense [n], heads [L, H, n], neurons [L, I, n])"
     rank, n = world()
     mine, part = batches[rank::n], None
     if mine:
         items = torch.cat([b["items"] for b in mine]).sort().values
         local = {int(i): j for j, i in enumerate(items)}
         sub = [{**b, "items": torch.tensor([local[int(i)] for i in b["items"]])} for b in mine]
-        part = (items, _ONE_PROCESS["_first_order_all"](model, sub, calib.iloc[items.tolist()].reset_index(drop=True),
-                                                         metric, ablation, means, progress))
+        part = (items, ScoringWork.first_order(self, model, sub, calib.iloc[items.tolist()].reset_index(drop=True),
+                                               metric, ablation, means, progress))
     out = None
     for p in gathered(part):
         if p is None: continue
@@ -115,9 +108,9 @@ def _split_first_order(model, batches, calib, metric, ablation, means, progress=
     return tuple(out)
 
 # %% ../nbs/10_distributed.ipynb #6a8950ec
-def _agreed_checkpoint_dir(checkpoint, key):
-    "`_checkpoint_dir`, with process 0's finished scores (or their absence) made the same on every process"
-    ck = _ONE_PROCESS["_checkpoint_dir"](checkpoint, key)
+def _shared_checkpoint_dir(self, checkpoint, key):
+    "`ScoringWork.checkpoint_dir`, with process 0's finished scores (or their absence) made the same on every process"
+    ck = ScoringWork.checkpoint_dir(self, checkpoint, key)
     f = ck / "scores.safetensors" if ck else None
     has = gathered(bool(f and f.exists()))
     if has[0] and not all(has):
@@ -126,14 +119,9 @@ def _agreed_checkpoint_dir(checkpoint, key):
     elif not has[0] and f and f.exists(): f.unlink()   # recomputed (from the layer checkpoints) with the others
     return ck
 
-@contextmanager
-def split_scoring():
-    "Within the block, `head_scores` does this process's share of the work and gathers the others' (a no-op in one process)"
-    parts = dict(_masked_metrics=_split_masked, _first_order_all=_split_first_order, _checkpoint_dir=_agreed_checkpoint_dir)
-    for k, f in parts.items(): setattr(cs, k, f)
-    try: yield
-    finally:
-        for k, f in _ONE_PROCESS.items(): setattr(cs, k, f)
+class SharedScoringWork(ScoringWork):
+    "`head_scores`' masked and first-order passes shared among the processes of a torch.distributed group (all of them without a group)"
+    masked_metrics, first_order, checkpoint_dir = _shared_masked, _shared_first_order, _shared_checkpoint_dir
 
 # %% ../nbs/10_distributed.ipynb #0f6899e2
 def work_pieces(model, calib, method="fast", heads=None, mlp=True, batch_size=8, **_):
@@ -153,9 +141,9 @@ def distributed_head_scores(model, tok, calib, **kwargs):
     check_same("the tokenizer", tokenizer_fingerprint(tok))
     check_same("the calibration set", calibration_fingerprint(calib))
     check_same("the scoring settings", {k: v.tolist() if torch.is_tensor(v) else v for k, v in sorted(kwargs.items())
-                                        if k not in ("checkpoint", "progress")})   # where and how loudly: may differ
+                                        if k not in ("checkpoint", "progress", "work")})   # where, how loudly: may differ; `work` is set here
     k, what = work_pieces(model, calib, **kwargs)
     if k < n: raise ValueError(f"{n} processes but only {k} {what} to share: start at most {k} processes")
-    with split_scoring(): hs = head_scores(model, tok, calib, **{**kwargs, "progress": kwargs.get("progress", True) and rank == 0})
+    hs = head_scores(model, tok, calib, **{**kwargs, "progress": kwargs.get("progress", True) and rank == 0, "work": SharedScoringWork()})
     dist.barrier()   # every process has written its checkpoints before any returns
     return hs

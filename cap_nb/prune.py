@@ -481,8 +481,8 @@ def head_kept(report, layout):
 
 # %% ../nbs/03_prune.ipynb #11ff10b8
 def plot_layer_sparsity(report, ax=None, title=None):
-    "Bars of achieved sparsity per layer, one colour per matrix type, the target as a dashed line; returns the Axes"
-    ax = report.by_layer().plot.bar(ax=ax, width=0.85, legend=False, figsize=None if ax else (10, 3), colormap="tab10")
+    "Achieved sparsity per layer, one line per matrix type, the target as a dashed line; returns the Axes"
+    ax = report.by_layer().plot(ax=ax, marker="o", ms=3, lw=1, legend=False, figsize=None if ax else (10, 3), colormap="tab10")
     ax.axhline(report.settings["sparsity"], color="k", lw=0.8, ls="--")
     ax.set(xlabel="layer", ylabel="achieved sparsity", title=title or report.settings["method"])
     return ax
