@@ -196,7 +196,7 @@ def _unit_masks(units, L, H, B):
         else: mm[c, u[1]] = True
     return hm.repeat_interleave(B, 0), mm.repeat_interleave(B, 0)
 
-# %% ../nbs/01_causal_scores.ipynb #5a0a9e3a
+# %% ../nbs/01_causal_scores.ipynb #a0ccd070
 class _AttnFrom(torch.nn.Module):
     "Stands in for a layer's attention: `o_proj` of recorded head outputs `o_in`, with no q/k/v or softmax"
     def __init__(self, o, o_in): super().__init__(); self.o, self.o_in = o, o_in
@@ -209,7 +209,7 @@ class _RowsOnly(torch.nn.Module):
         flat = x.reshape(-1, x.shape[-1])
         return flat.new_zeros(flat.shape).index_copy_(0, self.idx, self.mlp(flat[self.idx])).view(x.shape)
 
-# %% ../nbs/01_causal_scores.ipynb #cf5a980e
+# %% ../nbs/01_causal_scores.ipynb #be155008
 @contextmanager
 def _standing_in(subs): # [(module, attribute name, stand-in)]
     "Context manager that replaces submodules by stand-ins and always restores the originals"
@@ -220,7 +220,7 @@ def _standing_in(subs): # [(module, attribute name, stand-in)]
     finally:
         for m, n, o in old: setattr(m, n, o)
 
-# %% ../nbs/01_causal_scores.ipynb #6f7ba9f1
+# %% ../nbs/01_causal_scores.ipynb #8f758eef
 def _shortcuts(model, state, b, layer, c, mlp_mask): # c: masked copies of batch `b`; mlp_mask: from `_unit_masks`
     "Stand-ins for a replay from `layer`: its attention from the recorded `state['o_in']`, the last MLP at the read tokens"
     lay, (B, T) = attention_layout(model), b["input_ids"].shape
@@ -263,7 +263,7 @@ def fast_dense(model, state, b, calib, metric="logprob"):
     with torch.no_grad(): h = run_layers(model, state["h"], state["kw"], state["at"])
     return item_metric(lm_logits(model, h[b["pos"][:, 0], b["pos"][:, 1]], normed=False), b, calib, metric).cpu()
 
-# %% ../nbs/01_causal_scores.ipynb #3e0001d0
+# %% ../nbs/01_causal_scores.ipynb #aceb29a7
 def _item_batches(b):
     "Batch `b` split into one batch per calibration item, each cut to its own length (right padding: no padding left)"
     out = []
