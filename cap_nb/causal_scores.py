@@ -11,6 +11,7 @@ __all__ = ['CALIB_TASKS', 'TARGETS', 'SCORE_METRICS', 'ABLATIONS', 'SCORE_METHOD
 
 # %% ../nbs/01_causal_scores.ipynb #1dc0efae
 import hashlib, json, math, numbers, os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
@@ -195,6 +196,40 @@ def _unit_masks(units, L, H, B):
         else: mm[c, u[1]] = True
     return hm.repeat_interleave(B, 0), mm.repeat_interleave(B, 0)
 
+# %% ../nbs/01_causal_scores.ipynb #a0ccd070
+class _AttnFrom(torch.nn.Module):
+    "Stands in for a layer's attention: `o_proj` of recorded head outputs `o_in`, with no q/k/v or softmax"
+    def __init__(self, o, o_in): super().__init__(); self.o, self.o_in = o, o_in
+    def forward(self, hidden_states, *args, **kwargs): return self.o(self.o_in), None
+
+class _RowsOnly(torch.nn.Module):
+    "Stands in for an MLP: runs it on the flat token rows `idx` only, zeros elsewhere"
+    def __init__(self, mlp, idx): super().__init__(); self.mlp, self.idx = mlp, idx
+    def forward(self, x):
+        flat = x.reshape(-1, x.shape[-1])
+        return flat.new_zeros(flat.shape).index_copy_(0, self.idx, self.mlp(flat[self.idx])).view(x.shape)
+
+# %% ../nbs/01_causal_scores.ipynb #be155008
+@contextmanager
+def _standing_in(subs): # [(module, attribute name, stand-in)]
+    "Context manager that replaces submodules by stand-ins and always restores the originals"
+    old = [(m, n, getattr(m, n)) for m, n, _ in subs]
+    try:
+        for m, n, s in subs: setattr(m, n, s)
+        yield
+    finally:
+        for m, n, o in old: setattr(m, n, o)
+
+# %% ../nbs/01_causal_scores.ipynb #8f758eef
+def _shortcuts(model, state, b, layer, c, mlp_mask): # c: masked copies of batch `b`; mlp_mask: from `_unit_masks`
+    "Stand-ins for a replay from `layer`: its attention from the recorded `state['o_in']`, the last MLP at the read tokens"
+    lay, (B, T) = attention_layout(model), b["input_ids"].shape
+    subs = [(lay[layer].layer, "self_attn", _AttnFrom(lay[layer].o, state["o_in"].repeat(c, 1, 1)))] if state.get("at") == layer and "o_in" in state else []
+    if not mlp_mask[:, -1].any():  # a masked last MLP keeps its hook on the whole batch
+        read = b["pos"][:, 0] * T + b["pos"][:, 1]
+        subs.append((lay[-1].layer, "mlp", _RowsOnly(lay[-1].mlp, (torch.arange(c, device=read.device)[:, None] * B * T + read).flatten())))
+    return subs
+
 # %% ../nbs/01_causal_scores.ipynb #349fe6bb
 def fast_layer(model, state, b, calib, layer, units, metric="logprob", ablation="zero", means=None, max_rows=64):
     "fp32 [n_units, n_items]: metrics with each unit of `layer` masked, from the dense state entering `layer`"
@@ -203,7 +238,7 @@ def fast_layer(model, state, b, calib, layer, units, metric="logprob", ablation=
     for s in range(0, len(units), C):
         chunk = units[s:s + C]; c = len(chunk)
         hm, mm = _unit_masks(chunk, L, H, B)
-        with mask_heads(model, hm, ablation, means), mask_mlp(model, layers=mm):
+        with mask_heads(model, hm, ablation, means), mask_mlp(model, layers=mm), _standing_in(_shortcuts(model, state, b, layer, c, mm)):
             h = run_layers(model, state["h"].repeat(c, 1, 1), _repeat_kwargs(state["kw"], B, c, layer), layer)
         h = h.view(c, B, *h.shape[1:])[:, b["pos"][:, 0], b["pos"][:, 1]]
         for k in range(c): out[s + k, b["items"]] = item_metric(lm_logits(model, h[k], normed=False), b, calib, metric).cpu()
@@ -216,15 +251,29 @@ def dense_state(model, b):
     return dict(h=h, kw=kw, at=0)
 
 def advance(model, state, layer):
-    "Move `state` up to the hidden states entering `layer`; returns `state`"
-    with torch.no_grad(): state["h"] = run_layers(model, state["h"], state["kw"], state["at"], layer)
-    state["at"] = layer
+    "Move `state` up to the hidden states entering `layer`, with that layer's dense head outputs (`o_in`); returns `state`"
+    with torch.no_grad():
+        state["h"] = run_layers(model, state["h"], state["kw"], state["at"], layer)
+        with capture(model, "o_in") as rec: run_layers(model, state["h"], state["kw"], layer, layer + 1)
+    state["at"], state["o_in"] = layer, rec.o_in[layer]
     return state
 
 def fast_dense(model, state, b, calib, metric="logprob"):
     "Item metrics of batch `b` with nothing masked, along the same path as `fast_layer` (from layer `state['at']`)"
     with torch.no_grad(): h = run_layers(model, state["h"], state["kw"], state["at"])
     return item_metric(lm_logits(model, h[b["pos"][:, 0], b["pos"][:, 1]], normed=False), b, calib, metric).cpu()
+
+# %% ../nbs/01_causal_scores.ipynb #aceb29a7
+def _item_batches(b):
+    "Batch `b` split into one batch per calibration item, each cut to its own length (right padding: no padding left)"
+    out = []
+    for j in range(len(b["items"])):
+        rows = (b["owner"] == j).nonzero()[:, 0].to(b["pos"].device)
+        T, keep = int(b["attention_mask"][rows].sum(1).max()), torch.isin(b["pos"][:, 0], rows)
+        row = torch.searchsorted(rows, b["pos"][keep, 0])
+        out.append(dict(input_ids=b["input_ids"][rows, :T], attention_mask=b["attention_mask"][rows, :T], pos=torch.stack([row, b["pos"][keep, 1]], 1),
+                        tgt=b["tgt"][keep], item=row, items=b["items"][j:j + 1], owner=torch.zeros(len(rows), dtype=torch.long)))
+    return out
 
 # %% ../nbs/01_causal_scores.ipynb #9f5ff4ff
 def first_order(model, b, calib, metric="logprob", ablation="zero", means=None):
@@ -375,6 +424,7 @@ def _layer_units(L, H, select, mlp):
 def _masked_metrics(model, batches, calib, units, method, metric, ablation, means, max_rows, ck, progress):
     "(dense [n], {layer: masked metrics [n_units, n]}) by `exact` or `fast`, one checkpoint per layer"
     n, out = len(calib), {}
+    if method == "fast": batches = [p for b in batches for p in _item_batches(b)]  # `fast` replays each item unpadded
     states = [dense_state(model, b) for b in batches] if method == "fast" else None
     with torch.no_grad():
         parts = [fast_dense(model, s, b, calib, metric) if states else _full_metric(model, b, calib, metric)

@@ -24,7 +24,7 @@ DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "spars
                 sparsities=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0,
                 n_eval=None, dtype="bf16", orders=None, eval_exclude=None, control_sparsities=None,
                 score_method="hybrid", fmt="cloze", max_new_tokens=None, score_metric="logprob", calib_k=None, calib_targets="answer",
-                ppl_windows=0)
+                ppl_windows=0, lookahead=None)
 
 # %% ../nbs/06_cli.ipynb #6e27e5d0
 def parse_list(s, cast=str, what="list"):
@@ -107,6 +107,8 @@ def _parser():
     r.add_argument("--n-eval", default=DEFAULTS["n_eval"], help="items per task: 500, or per task: arc_easy=600,gsm8k=100 (others whole)")
     r.add_argument("--dtype", default=DEFAULTS["dtype"], choices=DTYPES, help="weights' dtype (log-softmax is always fp32)")
     r.add_argument("--score-method", default=DEFAULTS["score_method"], choices=SCORE_METHODS, help="how causal head scores are computed")
+    r.add_argument("--lookahead", type=int, default=DEFAULTS["lookahead"],
+                   help="--score-method lookahead: layers run exactly after each head, first order after them (default 2)")
     r.add_argument("--fmt", default=DEFAULTS["fmt"], choices=FORMATS,
                    help="cloze (lm-eval), letter (chat template) or cot (reasoning, then an answer line; needs --n-eval)")
     r.add_argument("--max-new-tokens", type=int, default=DEFAULTS["max_new_tokens"], help="cot: most generated tokens per answer (default 256)")
@@ -144,7 +146,8 @@ def experiment_from_args(a):
                                        dtype=a.dtype, score_method=a.score_method, fmt=a.fmt, max_new_tokens=a.max_new_tokens, orders=a.orders,
                                        eval_exclude=a.eval_exclude and read_ids(a.eval_exclude),
                                        control_sparsities=a.control_sparsities and parse_list(a.control_sparsities, float, "sparsities"),
-                                       score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows))
+                                       score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows,
+                                       lookahead=a.lookahead))
 
 # %% ../nbs/06_cli.ipynb #81262761
 def main(argv=None):

@@ -90,6 +90,7 @@ class Experiment:
     calib_k: int = None  # disjoint calibration subsets scored apart, median taken; None = head_scores' default
     calib_targets: str = "answer"  # the calibration problems' targets (`calibration_set`'s targets)
     ppl_windows: int = 0  # WikiText-2 perplexity of every cell over the text's first this many windows; 0 = none
+    lookahead: int = None  # score_method='lookahead': layers run exactly after each head; None = head_scores' default (2)
 
     @classmethod
     def demo(cls, **kw):
@@ -115,6 +116,9 @@ def _check_settings(exp):
     if exp.score_metric not in SCORE_METRICS: raise ValueError(f"score_metric must be one of {SCORE_METRICS}, got {exp.score_metric!r}")
     if exp.calib_targets not in CALIB_TARGETS: raise ValueError(f"calib_targets must be one of {CALIB_TARGETS}, got {exp.calib_targets!r}")
     if exp.calib_k is not None and not (isinstance(exp.calib_k, int) and exp.calib_k >= 1): raise ValueError(f"calib_k must be a positive integer or None, got {exp.calib_k!r}")
+    if exp.lookahead is not None and exp.score_method != "lookahead": raise ValueError(f"lookahead needs score_method='lookahead', got {exp.score_method!r}")
+    if exp.lookahead is not None and (isinstance(exp.lookahead, bool) or not isinstance(exp.lookahead, int) or exp.lookahead < 1):
+        raise ValueError(f"lookahead must be a positive integer or None, got {exp.lookahead!r}")
     if bad := [t for t in exp.calib_tasks if t not in TASKS]: raise ValueError(f"Unknown calib_tasks {bad}; known: {list(TASKS)}")
     for what, xs in (("runs", list(exp.runs)), ("sparsities", [_pct(s) for s in exp.sparsities if isinstance(s, (int, float))])):
         if len(set(xs)) < len(xs): raise ValueError(f"{what} {list(getattr(exp, what))} name one cell twice (sparsities closer than 1e-8 count as one)")
@@ -245,7 +249,7 @@ def _scores(model, tok, calib, exp, out, progress=True):
         hs = HeadScores.load(p, model) if rank == 0 else None  # checks the model's fingerprint
     else:
         hs = distributed_head_scores(model, tok, calib, method=exp.score_method, metric=exp.score_metric, subsets=exp.calib_k,
-                                     checkpoint=out / "scores_checkpoint", progress=progress)
+                                     **({} if exp.lookahead is None else dict(lookahead=exp.lookahead)), checkpoint=out / "scores_checkpoint", progress=progress)
         if rank == 0: hs.save(p); shutil.rmtree(out / "scores_checkpoint", ignore_errors=True)
     end_distributed()  # pruning and evaluation run in process 0 alone
     return hs
