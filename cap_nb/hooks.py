@@ -67,7 +67,7 @@ def _stated_heads(cfg, n_layers):
     H = cfg.num_attention_heads
     return [(H, getattr(cfg, "num_key_value_heads", None) or H)] * n_layers
 
-# %% ../nbs/00_hooks.ipynb #1486dc5a
+# %% ../nbs/00_hooks.ipynb #8e55800a
 def layer_heads(i, attn, d): # layer index, its attention module, head width
     "(query heads, KV heads) of one attention module, read from its weight shapes; raises where they are not whole, matching heads"
     q, k, v, o = attn.q_proj.out_features, attn.k_proj.out_features, attn.v_proj.out_features, attn.o_proj.in_features
@@ -80,7 +80,7 @@ def layer_heads(i, attn, d): # layer index, its attention module, head width
                          f"{getattr(attn, 'num_key_value_groups', H / K)} times")
     return H, K
 
-# %% ../nbs/00_hooks.ipynb #67cabf09
+# %% ../nbs/00_hooks.ipynb #623be369
 def attention_layout(model):
     "One `LayerLayout` per decoder layer of `model`, head counts read from that layer's weights: the walker every method uses"
     cfg, layers, out = model.config, decoder_layers(model), []
@@ -100,7 +100,7 @@ def head_slice(layout, layer, head):
     d = layout[layer].head_dim
     return slice(head * d, (head + 1) * d)
 
-# %% ../nbs/00_hooks.ipynb #85f9d4f9
+# %% ../nbs/00_hooks.ipynb #8ef027d0
 def max_heads(layout):
     "Most query heads in any layer: the width of per-head tensors"
     return max(lo.n_heads for lo in layout)
@@ -292,7 +292,7 @@ def _neuron_mask(layout, neurons):
         nm[int(l), ns] = True
     return nm
 
-# %% ../nbs/00_hooks.ipynb #6fb94abb
+# %% ../nbs/00_hooks.ipynb #4ab4dd34
 def mlp_mask(layout, layers=None, neurons=None):
     "Checked bool masks (layers [L] or [B, L], neurons [L, I]) from list/dict/tensor specs; True = masked"
     L = len(layout)
