@@ -84,7 +84,7 @@ def layer_heads(i, attn, d): # layer index, its attention module, head width
 def attention_layout(model):
     "One `LayerLayout` per decoder layer of `model`, head counts read from that layer's weights: the walker every method uses"
     cfg, layers, out = model.config, decoder_layers(model), []
-    d, stated = _head_dim(cfg), _stated_heads(cfg, len(decoder_layers(model)))
+    d, stated = _head_dim(cfg), _stated_heads(cfg, len(layers))
     if len(stated) != len(layers): raise ValueError(f"The config describes {len(stated)} layers, the model has {len(layers)}")
     for i, layer in enumerate(layers):
         a, m = layer.self_attn, layer.mlp

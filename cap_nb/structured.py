@@ -210,7 +210,7 @@ def choose_heads(lo, scores, k, g): # scores [n_heads], higher = keep
     keep = (best[groups] + groups[:, None] * lo.group_size).flatten()
     return sorted(set(range(lo.n_heads)) - set(keep.tolist()))
 
-# %% ../nbs/08_structured.ipynb #15186949
+# %% ../nbs/08_structured.ipynb #e970e3ac
 def _check_unit_scores(lay, head_scores, channel_scores=None):
     "Raise unless the scores have the shapes of `lay`'s heads [L, max heads] and channels [L, max channels]"
     for n, t, w in (("head_scores", head_scores, max_heads(lay)), ("channel_scores", channel_scores, max(lo.n_neurons for lo in lay))):
