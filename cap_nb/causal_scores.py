@@ -21,15 +21,15 @@ from tqdm.auto import tqdm
 from .models import model_fingerprint, cache_dir, write_atomic, read_cached, short_hash, tokenizer_fingerprint, check_vocab
 from .tasks import load_task, gold_pair, cloze_context, GSM8K_TARGETS, choice_pairs
 from .loglik import needs_bos, encode_pairs, target_logprob, lm_logits
-from .hooks import (attention_layout, head_mask, mask_heads, mask_mlp, capture, layer_inputs, run_layers,
+from .hooks import (attention_layout, max_heads, head_exists, pad_layers, head_mask, mask_heads, mask_mlp, capture, layer_inputs, run_layers,
                           hooks_removed_after)
 
 # %% ../nbs/01_causal_scores.ipynb #a0bc07f4
 @dataclass
 class HeadScores:
     "Causal scores of every head (drop when masked: dense − masked, or masked − intact loss; positive = the head helps)"
-    scores: torch.Tensor            # fp32 [n_layers, n_heads]
-    stderr: torch.Tensor            # fp32 [n_layers, n_heads], standard error over calibration items
+    scores: torch.Tensor            # fp32 [n_layers, max heads]; NaN where a cut layer has no head
+    stderr: torch.Tensor            # fp32 [n_layers, max heads], standard error over calibration items
     dense: float                    # metric of the unmasked model (task-weighted mean; 'ce': the intact loss)
     settings: dict = field(default_factory=dict)
     fingerprint: str = ""           # `model_fingerprint` of the scored model
@@ -40,9 +40,14 @@ class HeadScores:
     subset_dense: torch.Tensor = None  # fp32 [K]: the unmasked model's metric on each subset
 
     def top(self, k=10):
-        "The `k` highest-scoring heads as a list of (layer, head)"
-        idx = self.scores.flatten().argsort(descending=True)[:k]
+        "The `k` highest-scoring heads as a list of (layer, head); heads without a score (NaN) are left out"
+        s = self.scores.flatten(); ok = s.isfinite().nonzero()[:, 0]
+        idx = ok[s[ok].argsort(descending=True)][:k]
         return [divmod(int(i), self.scores.shape[1]) for i in idx]
+    @property
+    def head_counts(self):
+        "Query heads of each layer: recorded for a model cut per layer, else the width of `scores`"
+        return self.settings.get("head_counts") or [self.scores.shape[1]] * self.scores.shape[0]
 
 # %% ../nbs/01_causal_scores.ipynb #a0697956
 def _save_scores(self, path):
@@ -233,7 +238,7 @@ def _shortcuts(model, state, b, layer, c, mlp_mask): # c: masked copies of batch
 # %% ../nbs/01_causal_scores.ipynb #349fe6bb
 def fast_layer(model, state, b, calib, layer, units, metric="logprob", ablation="zero", means=None, max_rows=64):
     "fp32 [n_units, n_items]: metrics with each unit of `layer` masked, from the dense state entering `layer`"
-    L, H = len(state["kw"]), attention_layout(model)[0].n_heads
+    L, H = len(state["kw"]), max_heads(attention_layout(model))
     B, out, C = b["input_ids"].shape[0], torch.full((len(units), len(calib)), float("nan")), max(1, max_rows // b["input_ids"].shape[0])
     for s in range(0, len(units), C):
         chunk = units[s:s + C]; c = len(chunk)
@@ -278,7 +283,7 @@ def _item_batches(b):
 # %% ../nbs/01_causal_scores.ipynb #9f5ff4ff
 def first_order(model, b, calib, metric="logprob", ablation="zero", means=None):
     "(dense item metrics [n_b], head estimates [L, H, n_b], neuron estimates [L, I, n_b]) for batch `b`, one fwd + bwd"
-    lay = attention_layout(model); L, H = len(lay), lay[0].n_heads
+    lay = attention_layout(model); L = len(lay)
     emb = model.get_input_embeddings()(b["input_ids"]).detach().requires_grad_(True)
     with torch.enable_grad(), capture(model, ("o_in", "mlp_in")) as rec:
         h = model.get_decoder()(inputs_embeds=emb, attention_mask=b["attention_mask"], use_cache=False).last_hidden_state
@@ -286,11 +291,11 @@ def first_order(model, b, calib, metric="logprob", ablation="zero", means=None):
         acts = [rec.o_in[l] for l in range(L)] + [rec.mlp_in[l] for l in range(L)]
         grads = torch.autograd.grad(m.sum(), acts)
     heads, neur = [], []
-    for l in range(L):
-        a = acts[l].detach().float() - (0 if means is None else means[l].to(acts[l].device).float())
-        heads.append((grads[l].float() * a).view(*a.shape[:2], H, -1).sum((1, 3)).T.cpu())
+    for lo, l in zip(lay, range(L)):
+        a = acts[l].detach().float() - (0 if means is None else means[l, :lo.o.in_features].to(acts[l].device).float())
+        heads.append((grads[l].float() * a).view(*a.shape[:2], lo.n_heads, -1).sum((1, 3)).T.cpu())
         neur.append((grads[L + l].float() * acts[L + l].detach().float()).sum(1).T.cpu())
-    return m.detach().cpu(), torch.stack(heads), torch.stack(neur)
+    return m.detach().cpu(), pad_layers(heads), pad_layers(neur)
 
 # %% ../nbs/01_causal_scores.ipynb #6cf166cd
 def layer_grads(model, b, calib, metric="logprob"):
@@ -306,7 +311,7 @@ def layer_grads(model, b, calib, metric="logprob"):
 # %% ../nbs/01_causal_scores.ipynb #f632be43
 def lookahead_layer(model, st, b, calib, layer, units, k=2, metric="logprob", ablation="zero", means=None, max_rows=64):
     "fp32 [n_units, n_items]: metrics with each unit of `layer` masked, exact through `k` layers, first order after them"
-    L, H = len(st["kw"]), attention_layout(model)[0].n_heads
+    L, H = len(st["kw"]), max_heads(attention_layout(model))
     if (end := layer + k) >= L:                                             # the rest of the model is k layers or fewer
         with torch.no_grad(): return fast_layer(model, dict(h=st["h"][layer], kw=st["kw"]), b, calib, layer, units, metric, ablation, means, max_rows)
     B, out = b["input_ids"].shape[0], torch.full((len(units), len(calib)), float("nan"))
@@ -451,8 +456,8 @@ def _first_order_all(model, batches, calib, metric, ablation, means, progress=Fa
     res = [first_order(model, b, calib, metric, ablation, means) for b in tqdm(batches, desc="first-order scores, batch", disable=not progress)]
     order = torch.cat([b["items"] for b in batches]).argsort()
     dense, heads, neur = (torch.cat([r[k] for r in res], -1)[..., order] for k in range(3))
-    lay = attention_layout(model)
-    _check_finite(heads.flatten(0, 1), calib, lambda k: _unit_name(("head", *divmod(int(k), lay[0].n_heads))) + " (first order)")
+    ex = head_exists(attention_layout(model)); idx = ex.flatten().nonzero()[:, 0]   # heads a cut layer lacks are NaN
+    _check_finite(heads.flatten(0, 1)[idx], calib, lambda k: _unit_name(("head", *divmod(int(idx[k]), ex.shape[1]))) + " (first order)")
     return dense, heads, neur
 
 # %% ../nbs/01_causal_scores.ipynb #70f1fc1d
@@ -470,9 +475,10 @@ def _lookahead_all(model, batches, calib, units, k, metric, ablation, means, max
 
 # %% ../nbs/01_causal_scores.ipynb #6d10e599
 def _hybrid_select(fo_scores, k):
-    "Bool [L, H]: the `k` highest and `k` lowest first-order scores (`k` < 1: a fraction of all heads)"
-    k = max(1, round(k * fo_scores.numel())) if k < 1 else int(k)
-    order = fo_scores.flatten().argsort()
+    "Bool [L, H]: the `k` highest and `k` lowest first-order scores (`k` < 1: a fraction of all heads; NaN = no head)"
+    s = fo_scores.flatten(); ok = s.isfinite().nonzero()[:, 0]
+    k = max(1, round(k * len(ok))) if k < 1 else int(k)
+    order = ok[s[ok].argsort()]
     sel = torch.zeros(fo_scores.numel(), dtype=torch.bool)
     sel[order[:k]] = sel[order[-k:]] = True
     return sel.view(fo_scores.shape)
@@ -526,12 +532,13 @@ def _checked_selection(model, calib, metric, ablation, method, batch_size, max_r
     if method == "hybrid" and metric == "accuracy": raise ValueError("hybrid ranks by first order, which needs metric='logprob'")
     if heads is not None and method not in ("exact", "fast"): raise ValueError("`heads` restricts `exact` and `fast` only")
     lay = attention_layout(model)
-    return K, torch.ones(len(lay), lay[0].n_heads, dtype=torch.bool) if heads is None else head_mask(lay, heads)
+    return K, head_exists(lay) if heads is None else head_mask(lay, heads)
 
 def _score_settings(model, tok, calib, select, heads, **kw):
     "The settings recorded with the scores and keying their checkpoints (`bos`, `heads`, `lm_head` only when they apply)"
     settings = _settings(model, calib, **kw)
     if heads is not None: settings["heads"] = select.nonzero().tolist()
+    if not head_exists(lay := attention_layout(model)).all(): settings["head_counts"] = [lo.n_heads for lo in lay]  # cut per layer
     if needs_bos(model, tok): settings["bos"] = True  # set only when used: earlier runs keep their keys
     if settings["dtype"] != "torch.float32": settings["lm_head"] = "fp32"  # bf16 runs since the head is fp32
     return settings
@@ -669,8 +676,8 @@ def item_drops(hs, model, tok, calib, checkpoint=None):
                                  st.get("bos", False))
     with torch.no_grad(): dense = torch.cat([_full_metric(model, b, calib, st["metric"]) for b in batches])
     dense = dense[torch.cat([b["items"] for b in batches]).argsort()]
-    H = hs.scores.shape[1]
-    return torch.stack([dense - load_file(str(ck / f"layer_{l:03d}.safetensors"))["t"][:H] for l in range(hs.scores.shape[0])])
+    n = hs.head_counts
+    return pad_layers([dense - load_file(str(ck / f"layer_{l:03d}.safetensors"))["t"][:n[l]] for l in range(len(n))])
 
 # %% ../nbs/01_causal_scores.ipynb #871fa862
 import matplotlib.pyplot as plt, seaborn as sns

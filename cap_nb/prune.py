@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from .models import model_fingerprint, write_atomic
-from .hooks import attention_layout, capture, layer_inputs, run_layers, hooks_removed_after
+from .hooks import attention_layout, max_heads, pad_layers, capture, layer_inputs, run_layers, hooks_removed_after
 from .weight_importance import (Kth, parse_pattern, prune_mask, magnitude_importance, wanda_importance, sparsegpt_prune,
                                       as_scores, control_scores, kv_scores, rank_budgets, rank_factors, budget_mask, scaled_mask,
                                       outlier_ratio, owl_sparsities, paper_importance, paper_weight_scores, global_kth, threshold_mask)
@@ -204,11 +204,12 @@ def _head_budgets(config, layer, heads, kv, sparsity):
     "Per-head and per-KV-head sparsity budgets of `layer` for variant (a)"
     if config.scope == "layer": return rank_budgets(heads, sparsity, config.strength), rank_budgets(kv, sparsity, config.strength)
     shift = sparsity - config.sparsity   # OWL's layer offset, if any
-    return (config.head_budgets[layer.index] + shift).clamp(0, 1), (config.kv_budgets[layer.index] + shift).clamp(0, 1)
+    return ((config.head_budgets[layer.index, :layer.n_heads] + shift).clamp(0, 1),
+            (config.kv_budgets[layer.index, :layer.n_kv_heads] + shift).clamp(0, 1))
 
 def cap_attention_masks(layer, imp, sparsity, config):
     "Masks of q/k/v/o of one layer from its head scores, under variant 'budget' (a) or 'scaled' (b)"
-    d, heads = layer.head_dim, config.scores["heads"][layer.index]
+    d, heads = layer.head_dim, config.scores["heads"][layer.index, :layer.n_heads]
     kv = kv_scores(heads, layer.kv_of, config.gqa)
     if config.variant == "budget":
         bq, bkv = _head_budgets(config, layer, heads, kv, sparsity)
@@ -224,7 +225,7 @@ def cap_mlp_masks(layer, imp, sparsity, config):
     "Masks of gate/up/down of one layer: Wanda, coarse per-layer MLP budgets, or fine per-neuron factors"
     s = sparsity
     if config.mlp == "fine":
-        f = rank_factors(config.scores["neurons"][layer.index], config.strength)
+        f = rank_factors(config.scores["neurons"][layer.index, :layer.n_neurons], config.strength)
         return dict(gate_proj=scaled_mask(imp["gate_proj"], f, 1, s), up_proj=scaled_mask(imp["up_proj"], f, 1, s),
                     down_proj=scaled_mask(imp["down_proj"], f, 1, s, "cols"))
     s_mlp = s if config.mlp == "wanda" else float((config.mlp_budgets[layer.index] + s - config.sparsity).clamp(0, 1))
@@ -239,7 +240,7 @@ def cap_rule(layer, stats, sparsity, config, walk=None):
 # %% ../nbs/03_prune.ipynb #8bcd34ef
 def _paper_S(layer, n, I):
     "S = |W|·I of linear `n` of `layer` (fp32); I: [n_layers, n_heads] importance"
-    return paper_weight_scores({n: layer.linears[n].weight}, I[layer.index], layer)[n]
+    return paper_weight_scores({n: layer.linears[n].weight}, I[layer.index, :layer.n_heads], layer)[n]
 
 def paper_kth(layers, I, k): # layers: `LayerLayout`s in walk order; 0 ≤ k ≤ their weights
     "The `Kth` of the k-th smallest S over every linear of `layers` (None for k = 0), one linear's S in memory at a time"
@@ -311,14 +312,14 @@ def _dense_fingerprint(model, scores_fp, previous):
 
 def _cap_fields(model, lay, config, scores, previous):
     "`PruneConfig` fields of a CAP variant: validated options and scores (control applied), the dense fingerprint"
-    sc = as_scores(scores, len(lay), lay[0].n_heads)
+    sc = as_scores(scores, len(lay), [lo.n_heads for lo in lay], [lo.n_neurons for lo in lay])
     if config.nm is not None: raise ValueError("CAP variants move sparsity between heads: use pattern='unstructured'")
     if config.gqa not in ("mean", "max"): raise ValueError(f"gqa must be 'mean' or 'max', not {config.gqa!r}")
     if config.scope not in ("layer", "model"): raise ValueError(f"scope must be 'layer' or 'model', not {config.scope!r}")
     if not (isinstance(config.strength, (int, float)) and 0 <= config.strength <= 1):
         raise ValueError(f"strength must be a number in [0, 1] (0 = plain Wanda ranks), got {config.strength!r}")
     if config.mlp not in ("wanda", "coarse", "fine"): raise ValueError(f"mlp must be 'wanda', 'coarse' or 'fine', not {config.mlp!r}")
-    need = {"coarse": ("mlp", [len(lay)]), "fine": ("neurons", [len(lay), lay[0].n_neurons])}.get(config.mlp)
+    need = {"coarse": ("mlp", [len(lay)]), "fine": ("neurons", [len(lay), max(lo.n_neurons for lo in lay)])}.get(config.mlp)
     if need and (sc[need[0]] is None or list(sc[need[0]].shape) != need[1]):
         raise ValueError(f"mlp={config.mlp!r} needs scores.{need[0]} of shape {need[1]}")
     return dict(scores=control_scores(sc, config.control, config.seed),
@@ -331,19 +332,23 @@ def _paper_fields(model, lay, config, spec, scores, previous, allocation):
     if allocation != "uniform" and spec.rule is paper_rule:
         raise ValueError(f"{config.method!r} sets one threshold over the whole model, which decides each layer's sparsity: use allocation='uniform'")
     out = dict(layout=lay, n_prune=round(config.sparsity * sum(l.weight.numel() for lo in lay for l in lo.linears.values())))
-    if config.control == "equal": return dict(out, importance=torch.ones(len(lay), lay[0].n_heads))
+    if config.control == "equal": return dict(out, importance=torch.ones(len(lay), max_heads(lay)))
     heads = scores if scores is None or isinstance(scores, torch.Tensor) else scores.scores  # head scores only
-    sc = control_scores(as_scores(heads, len(lay), lay[0].n_heads), config.control, config.seed)
-    return dict(out, scores=sc, importance=paper_importance(sc["heads"]),
+    sc = control_scores(as_scores(heads, len(lay), [lo.n_heads for lo in lay]), config.control, config.seed)
+    I, real = torch.full_like(sc["heads"], float("nan")), sc["heads"].isfinite()   # NaN: heads a cut layer lacks
+    I[real] = paper_importance(sc["heads"][real])
+    return dict(out, scores=sc, importance=I,
                 dense_fingerprint=_dense_fingerprint(model, getattr(scores, "fingerprint", None), previous))
 
 # %% ../nbs/03_prune.ipynb #00856ddd
 def _model_budgets(config, lay):
     "`PruneConfig` fields: model-wide head budgets (scope='model') and coarse per-layer MLP budgets"
     heads, s, lam = config.scores["heads"], config.sparsity, config.strength
-    kv = torch.stack([kv_scores(heads[lo.index], lo.kv_of, config.gqa) for lo in lay])
-    return dict(head_budgets=rank_budgets(heads.flatten(), s, lam).reshape(heads.shape),
-                kv_budgets=rank_budgets(kv.flatten(), s, lam).reshape(kv.shape),
+    kv = pad_layers([kv_scores(heads[lo.index, :lo.n_heads], lo.kv_of, config.gqa) for lo in lay])
+    def ranked(x):  # budgets of the real heads (NaN: heads a cut layer lacks), ranked across the model
+        out, ok = torch.full_like(x, float("nan")), x.isfinite()
+        out[ok] = rank_budgets(x[ok], s, lam); return out
+    return dict(head_budgets=ranked(heads), kv_budgets=ranked(kv),
                 mlp_budgets=rank_budgets(config.scores["mlp"], s, lam) if config.mlp == "coarse" else None)
 
 # %% ../nbs/03_prune.ipynb #31bfe91b
@@ -470,13 +475,13 @@ def load_pruned(path, dtype=None, device="cpu"):
 
 # %% ../nbs/03_prune.ipynb #7c417b1c
 def head_kept(report, layout):
-    "Fraction of each head's weights kept, [n_layers, n_heads]: its q_proj rows and o_proj input columns together"
-    out = torch.zeros(len(layout), layout[0].n_heads)
+    "Fraction of each head's weights kept, [n_layers, max heads] (NaN: no head): its q_proj rows and o_proj input columns together"
+    out = torch.full((len(layout), max_heads(layout)), float("nan"))
     for lo in layout:
         H, d = lo.n_heads, lo.head_dim
         q, o = ~report.masks[f"{lo.index}.q_proj"], ~report.masks[f"{lo.index}.o_proj"]
         kept = q.reshape(H, -1).sum(1) + o.reshape(o.shape[0], H, d).sum((0, 2))
-        out[lo.index] = kept / ((q.numel() + o.numel()) / H)
+        out[lo.index, :H] = kept / ((q.numel() + o.numel()) / H)
     return out
 
 # %% ../nbs/03_prune.ipynb #11ff10b8

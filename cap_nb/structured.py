@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM
-from .hooks import decoder_stack, attention_layout, decoder_layers, head_mask, mlp_mask, capture
+from .hooks import decoder_stack, attention_layout, decoder_layers, head_mask, mlp_mask, capture, max_heads, pad_layers
 
 # %% ../nbs/08_structured.ipynb #2e7abf84
 def feature_index(units, width):
@@ -95,12 +95,12 @@ def remove_units(model, heads=None, # query heads: {layer: [head, ...]} or bool 
     "Physically remove attention heads and MLP channels from `model` in place (every check first); returns `model`"
     lay = attention_layout(model)
     hm, cm = head_mask(lay, {} if heads is None else heads), mlp_mask(lay, neurons=channels)[1]
-    kept = [kept_heads(lo, hm[lo.index]) for lo in lay]
+    kept = [kept_heads(lo, hm[lo.index, :lo.n_heads]) for lo in lay]
     for lo in lay:
-        if cm[lo.index].all(): raise ValueError(f"Layer {lo.index}: removing all {lo.n_neurons} MLP channels; keep at least one")
+        if cm[lo.index, :lo.n_neurons].all(): raise ValueError(f"Layer {lo.index}: removing all {lo.n_neurons} MLP channels; keep at least one")
     for lo, (q, kv) in zip(lay, kept):
         if hm[lo.index].any(): _cut_heads(lo, q, kv)
-        if cm[lo.index].any(): _cut_channels(lo, (~cm[lo.index]).nonzero()[:, 0])
+        if cm[lo.index].any(): _cut_channels(lo, (~cm[lo.index, :lo.n_neurons]).nonzero()[:, 0])
     return _sync_config(model)
 
 # %% ../nbs/08_structured.ipynb #b45413ed
@@ -149,13 +149,13 @@ def load_structured(path, dtype=torch.float32, device="cpu"):
 
 # %% ../nbs/08_structured.ipynb #3deed023
 def magnitude_scores(model):
-    "(heads [L, H], channels [L, I]): L2 norm of each unit's own weights (q rows + o columns; gate, up rows + down column)"
+    "(heads [L, H], channels [L, I], NaN where a cut layer has fewer): L2 norm of each unit's own weights (q rows + o columns; gate, up rows + down column)"
     hs, cs = [], []
     for lo in attention_layout(model):
         sq = lambda lin, dim: lin.weight.detach().float().pow(2).sum(dim)
         hs.append((sq(lo.q, 1).view(lo.n_heads, -1).sum(1) + sq(lo.o, 0).view(lo.n_heads, -1).sum(1)).sqrt())
         cs.append((sq(lo.gate, 1) + sq(lo.up, 1) + sq(lo.down, 0)).sqrt())
-    return torch.stack(hs).cpu(), torch.stack(cs).cpu()
+    return pad_layers(hs).cpu(), pad_layers(cs).cpu()
 
 # %% ../nbs/08_structured.ipynb #69bdff0d
 def input_moments(model, batches): # (input_ids, attention_mask) pairs, e.g. from `cap_nb.prune.calib_batches`
@@ -168,7 +168,7 @@ def input_moments(model, batches): # (input_ids, attention_mask) pairs, e.g. fro
                 t = (rec.o_in if k == "o" else rec.mlp_in)[l][am.bool()].double()
                 a = acc.setdefault((k, l), [0, 0, 0]); a[0] += t.sum(0); a[1] += t.pow(2).sum(0); a[2] += len(t)
     mom = lambda a: (a[0] / a[2], (a[1] - a[0] ** 2 / a[2]) / (a[2] - 1))
-    return {k: tuple(torch.stack([mom(acc[(k, l)])[i] for l in range(L)]).float().cpu() for i in (0, 1)) for k in ("o", "down")}
+    return {k: tuple(pad_layers([mom(acc[(k, l)])[i] for l in range(L)]).float().cpu() for i in (0, 1)) for k in ("o", "down")}
 
 # %% ../nbs/08_structured.ipynb #64e604e8
 def fluctuation_scores(model, batches):
@@ -176,15 +176,16 @@ def fluctuation_scores(model, batches):
     var, hs, cs = {k: v[1] for k, v in input_moments(model, batches).items()}, [], []
     for lo in attention_layout(model):
         w2 = lambda lin: lin.weight.detach().float().pow(2).sum(0).cpu()
-        hs.append((var["o"][lo.index] * w2(lo.o)).view(lo.n_heads, -1).sum(1))
-        cs.append(var["down"][lo.index] * w2(lo.down))
-    return torch.stack(hs), torch.stack(cs)
+        hs.append((var["o"][lo.index, :lo.o.in_features] * w2(lo.o)).view(lo.n_heads, -1).sum(1))
+        cs.append(var["down"][lo.index, :lo.n_neurons] * w2(lo.down))
+    return pad_layers(hs), pad_layers(cs)
 
 # %% ../nbs/08_structured.ipynb #423886be
 def random_scores(model, seed=0):
     "(heads [L, H], channels [L, I]) of seeded uniform random numbers: the control any criterion must beat"
-    lo, g = attention_layout(model), torch.Generator().manual_seed(seed)
-    return torch.rand(len(lo), lo[0].n_heads, generator=g), torch.rand(len(lo), lo[0].n_neurons, generator=g)
+    lay, g = attention_layout(model), torch.Generator().manual_seed(seed)
+    h, c = torch.rand(len(lay), max_heads(lay), generator=g), torch.rand(len(lay), max(lo.n_neurons for lo in lay), generator=g)
+    return pad_layers([r[:lo.n_heads] for r, lo in zip(h, lay)]), pad_layers([r[:lo.n_neurons] for r, lo in zip(c, lay)])
 
 # %% ../nbs/08_structured.ipynb #5eac5dc1
 def unit_params(lo):
@@ -209,6 +210,12 @@ def choose_heads(lo, scores, k, g): # scores [n_heads], higher = keep
     keep = (best[groups] + groups[:, None] * lo.group_size).flatten()
     return sorted(set(range(lo.n_heads)) - set(keep.tolist()))
 
+# %% ../nbs/08_structured.ipynb #e970e3ac
+def _check_unit_scores(lay, head_scores, channel_scores=None):
+    "Raise unless the scores have the shapes of `lay`'s heads [L, max heads] and channels [L, max channels]"
+    for n, t, w in (("head_scores", head_scores, max_heads(lay)), ("channel_scores", channel_scores, max(lo.n_neurons for lo in lay))):
+        if t is not None and tuple(t.shape) != (len(lay), w): raise ValueError(f"{n} must have shape [{len(lay)}, {w}], got {list(t.shape)}")
+
 # %% ../nbs/08_structured.ipynb #3cfd67ef
 def structured_plan(model, head_scores, channel_scores, # [L, H] and [L, I], higher = keep
                     fraction, # share of each layer's linear parameters to remove, in [0, 1)
@@ -216,28 +223,27 @@ def structured_plan(model, head_scores, channel_scores, # [L, H] and [L, I], hig
     "(heads, channels) to remove: per layer the largest GQA-valid head cut within the attention's share, then channels"
     lay = attention_layout(model)
     if not 0 <= fraction < 1: raise ValueError(f"fraction must be in [0, 1), got {fraction}")
-    if not (isinstance(multiple_of, int) and 1 <= multiple_of <= lay[0].n_neurons):
-        raise ValueError(f"multiple_of must be an integer in [1, {lay[0].n_neurons}], got {multiple_of!r}")
-    for n, t, w in (("head_scores", head_scores, lay[0].n_heads), ("channel_scores", channel_scores, lay[0].n_neurons)):
-        if tuple(t.shape) != (len(lay), w): raise ValueError(f"{n} must have shape [{len(lay)}, {w}], got {list(t.shape)}")
+    if not (isinstance(multiple_of, int) and 1 <= multiple_of <= min(lo.n_neurons for lo in lay)):
+        raise ValueError(f"multiple_of must be an integer in [1, {min(lo.n_neurons for lo in lay)}], got {multiple_of!r}")
+    _check_unit_scores(lay, head_scores, channel_scores)
     heads, channels = {}, {}
     for lo in lay:
         attn, total = (sum(p.numel() for l in ls for p in l.parameters()) for ls in ((lo.q, lo.k, lo.v, lo.o), lo.linears.values()))
         k, g, cut = next(p for p in head_patterns(lo) if p[2] <= fraction * attn)
-        heads[lo.index] = choose_heads(lo, head_scores[lo.index].float(), k, g)
+        heads[lo.index] = choose_heads(lo, head_scores[lo.index, :lo.n_heads].float(), k, g)
         keep = lo.n_neurons - min(round((fraction * total - cut) / unit_params(lo)[2]), lo.n_neurons - 1)
         if multiple_of > 1: keep = min(max(multiple_of, round(keep / multiple_of) * multiple_of), lo.n_neurons)
-        channels[lo.index] = channel_scores[lo.index].float().argsort()[:lo.n_neurons - keep].sort().values.tolist()
+        channels[lo.index] = channel_scores[lo.index, :lo.n_neurons].float().argsort()[:lo.n_neurons - keep].sort().values.tolist()
     return heads, channels
 
 # %% ../nbs/08_structured.ipynb #609c3d0d
 def heads_plan(model, head_scores, # [L, H], higher = keep
                kept_kv, per_kv): # KV heads kept per layer, query heads kept on each
     "{layer: heads to remove}: the same GQA-valid cut in every layer, the highest-scoring heads kept"
-    lay = attention_layout(model)
-    if not (1 <= kept_kv <= lay[0].n_kv_heads and 1 <= per_kv <= lay[0].group_size):
-        raise ValueError(f"Each layer has {lay[0].n_kv_heads} KV heads of {lay[0].group_size} query heads; got kept_kv={kept_kv}, per_kv={per_kv}")
-    return {lo.index: choose_heads(lo, head_scores[lo.index].float(), kept_kv, per_kv) for lo in lay}
+    lay = attention_layout(model); _check_unit_scores(lay, head_scores)
+    if bad := [lo for lo in lay if not (1 <= kept_kv <= lo.n_kv_heads and 1 <= per_kv <= lo.group_size)]:
+        raise ValueError(f"Layer {bad[0].index} has {bad[0].n_kv_heads} KV heads of {bad[0].group_size} query heads; got kept_kv={kept_kv}, per_kv={per_kv}")
+    return {lo.index: choose_heads(lo, head_scores[lo.index, :lo.n_heads].float(), kept_kv, per_kv) for lo in lay}
 
 # %% ../nbs/08_structured.ipynb #67bfb66c
 def plan_summary(model, heads, channels):
@@ -245,7 +251,7 @@ def plan_summary(model, heads, channels):
     lay = attention_layout(model)
     rows = []
     for lo in lay:
-        q, kv = kept_heads(lo, head_mask(lay, heads)[lo.index])
+        q, kv = kept_heads(lo, head_mask(lay, heads)[lo.index, :lo.n_heads])
         pq, pkv, pc = unit_params(lo)
         cut = (lo.n_heads - len(q)) * pq + (lo.n_kv_heads - len(kv)) * pkv + len(channels.get(lo.index, [])) * pc
         rows.append(dict(layer=lo.index, heads=len(q), kv_heads=len(kv), channels=lo.n_neurons - len(channels.get(lo.index, [])),

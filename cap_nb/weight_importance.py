@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['PAPER_LINEARS', 'Kth', 'lowest_mask', 'exact_counts', 'parse_pattern', 'prune_mask', 'magnitude_importance',
            'wanda_importance', 'inverse_hessian_factor', 'sparsegpt_prune', 'rank_fraction', 'rank_budgets',
-           'rank_factors', 'kv_scores', 'budget_mask', 'scaled_mask', 'as_scores', 'control_scores', 'outlier_ratio',
-           'owl_sparsities', 'paper_importance', 'paper_head_factors', 'paper_weight_scores', 'global_kth',
-           'threshold_mask', 'exact_k_masks']
+           'rank_factors', 'kv_scores', 'budget_mask', 'scaled_mask', 'real_entries', 'as_scores', 'control_scores',
+           'outlier_ratio', 'owl_sparsities', 'paper_importance', 'paper_head_factors', 'paper_weight_scores',
+           'global_kth', 'threshold_mask', 'exact_k_masks']
 
 # %% ../nbs/02_weight_importance.ipynb #bf4282d3
 import math
@@ -168,19 +168,28 @@ def scaled_mask(imp, factors, # per-head importance multipliers, e.g. from `rank
     return prune_mask(imp * f[None, :], sparsity, "row")
 
 # %% ../nbs/02_weight_importance.ipynb #957287dc
-def as_scores(scores, n_layers, n_heads):
-    "dict(heads [L,H], mlp [L] or None, neurons [L,I] or None, fingerprint or None) from a HeadScores-like or a tensor"
+def real_entries(counts, n_layers): # one count for every layer, or a list with one per layer
+    "Bool [n_layers, max count]: True for the entries a layer really has (a model cut per layer has fewer in some)"
+    n = torch.tensor([counts] * n_layers if isinstance(counts, int) else list(counts))
+    return torch.arange(int(n.max())) < n[:, None]
+
+# %% ../nbs/02_weight_importance.ipynb #237f0a55
+def as_scores(scores, n_layers, n_heads, # n_heads: one count, or one per layer (a model cut per layer)
+              n_neurons=None): # MLP neurons, one count or one per layer; None: no neuron padding
+    "dict(heads [L,H], mlp [L] or None, neurons [L,I] or None, fingerprint or None) from a HeadScores-like or a tensor; NaN pads cut layers"
     if scores is None: raise ValueError("CAP needs causal head `scores` (a HeadScores or an [n_layers, n_heads] tensor)")
     get = lambda k: None if isinstance(scores, torch.Tensor) else getattr(scores, k, None)
-    heads = torch.as_tensor(scores if isinstance(scores, torch.Tensor) else scores.scores).float().cpu()
-    if tuple(heads.shape) != (n_layers, n_heads):
-        raise ValueError(f"Head scores must have shape [{n_layers}, {n_heads}] for this model, got {list(heads.shape)}")
+    heads, real = torch.as_tensor(scores if isinstance(scores, torch.Tensor) else scores.scores).float().cpu(), real_entries(n_heads, n_layers)
+    if tuple(heads.shape) != tuple(real.shape):
+        raise ValueError(f"Head scores must have shape {list(real.shape)} for this model, got {list(heads.shape)}")
     opt = {k: None if get(k) is None else torch.as_tensor(get(k)).float().cpu() for k in ("mlp", "neurons")}
-    for k, v in dict(heads=heads, **opt).items():
-        if v is not None and (bad := int((~torch.isfinite(v)).sum())):
+    rn = None if n_neurons is None or opt["neurons"] is None else real_entries(n_neurons, n_layers)
+    if rn is not None and opt["neurons"].shape == rn.shape: opt["neurons"] = opt["neurons"].masked_fill(~rn, float("nan"))
+    for k, v, ok in (("heads", heads, real), ("mlp", opt["mlp"], None), ("neurons", opt["neurons"], rn)):
+        if v is not None and (bad := int((~torch.isfinite(v if ok is None or v.shape != ok.shape else v[ok])).sum())):
             raise ValueError(f"{bad} {k} score(s) are NaN or infinite (heads left out by `head_scores(heads=...)` are NaN): "
                              "CAP ranks every head, so give each a finite score")
-    return dict(heads=heads, **opt, fingerprint=get("fingerprint"))
+    return dict(heads=heads.masked_fill(~real, float("nan")), **opt, fingerprint=get("fingerprint"))
 
 # %% ../nbs/02_weight_importance.ipynb #144ada1a
 def control_scores(sc, control=None, # None, 'permute' or 'equal'
@@ -189,11 +198,15 @@ def control_scores(sc, control=None, # None, 'permute' or 'equal'
     if control is None: return sc
     if control not in ("permute", "equal"): raise ValueError(f"control must be 'permute' or 'equal', not {control!r}")
     g = torch.Generator().manual_seed(seed)
+    def shuffle(x):  # the finite entries only: NaN marks the heads and neurons a cut layer lacks
+        ok, y = x.isfinite().nonzero()[:, 0], x.clone()
+        y[ok] = x[ok[torch.randperm(len(ok), generator=g)]]
+        return y
     def f(x, rowwise=False):
         if x is None: return None
-        if control == "equal": return torch.zeros_like(x)
-        if rowwise: return torch.stack([r[torch.randperm(r.numel(), generator=g)] for r in x])
-        return x.flatten()[torch.randperm(x.numel(), generator=g)].reshape(x.shape)
+        if control == "equal": return torch.zeros_like(x).masked_fill(x.isnan(), float("nan"))
+        if rowwise: return torch.stack([shuffle(r) for r in x])
+        return shuffle(x.flatten()).reshape(x.shape)
     return {**sc, "heads": f(sc["heads"]), "mlp": f(sc["mlp"]), "neurons": f(sc["neurons"], rowwise=True)}
 
 # %% ../nbs/02_weight_importance.ipynb #69ac79eb
