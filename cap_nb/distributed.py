@@ -26,7 +26,7 @@ RENDEZVOUS = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 def init_distributed(backend=None, # 'gloo' or 'nccl'; default: nccl when CUDA is available, else gloo
                      timeout_s=1800): # how long a collective waits for the slowest process
     "Join the process group that `torchrun` describes in the environment (nothing to do without one); returns `world()`"
-    if (dist.is_available() and dist.is_initialized()) or int(os.environ.get("WORLD_SIZE", "1")) <= 1: return world()
+    if (dist.is_available() and dist.is_initialized()) or int(os.environ.get("WORLD_SIZE") or 1) <= 1: return world()
     if miss := [k for k in RENDEZVOUS if not os.environ.get(k)]:
         raise RuntimeError(f"WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(miss)} not set: start the processes "
                            "with torchrun, which sets the rendezvous for every process")
