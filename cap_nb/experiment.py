@@ -136,6 +136,11 @@ def _check_format(exp, ns):
     if not (exp.max_new_tokens is None or isinstance(exp.max_new_tokens, int) and exp.max_new_tokens >= 1):
         raise ValueError(f"max_new_tokens must be a positive integer or None, got {exp.max_new_tokens!r}")
 
+def _check_items(exp, ns):
+    "Part of `check_experiment`: draw each task's test items as the evaluation will, so a subset larger than the split (or than what `eval_exclude` leaves) fails before the head scores are computed, not after"
+    for t, n in ns.items():
+        if n is not None: load_task(t, "test", n, exp.eval_seed, exclude=exp.eval_exclude)
+
 # %% ../nbs/05_experiment.ipynb #71289d97
 def check_experiment(exp):
     "Raise a clear error for any bad field of `exp` before anything runs"
@@ -151,6 +156,7 @@ def check_experiment(exp):
     _check_format(exp, ns)
     if exp.eval_exclude is not None and (isinstance(exp.eval_exclude, str) or not all(isinstance(x, str) for x in exp.eval_exclude)):
         raise ValueError("eval_exclude must be a collection of item ids (strings)")
+    _check_items(exp, ns)
     if exp.control_sparsities and (bad := sorted(set(exp.control_sparsities) - set(exp.sparsities))):
         raise ValueError(f"control_sparsities {bad} are not among the sparsities {list(exp.sparsities)}")
     return exp
