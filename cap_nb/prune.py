@@ -410,13 +410,13 @@ def _config(model, method, sparsity, scores, pattern, allocation, previous, **op
     if spec.variant: config = replace(config, **_model_budgets(config, lay))
     return spec, config
 
-def _batches(model, spec, method, calib, tok, allocation, batch_size, max_len):
+def _prune_batches(model, spec, method, calib, tok, allocation, batch_size, max_len):
     "The calibration batches the method needs (None for data-free methods), checked"
     if not (spec.calib or allocation == "owl"): return None
     if calib is None: raise ValueError(f"{method!r} needs calibration data `calib`")
     return calib_batches(calib, tok, batch_size, max_len, model.config.vocab_size, model.device)
 
-def _settings(config, pattern, allocation, batches):
+def _prune_settings(config, pattern, allocation, batches):
     "What makes two `prune` calls the same: the options, and hashes of the calibration batches and scores"
     sc = config.scores
     return dict(method=config.method, sparsity=config.sparsity, pattern=pattern, allocation=allocation,
@@ -438,8 +438,8 @@ def prune(model, method, # a name in `PRUNE_METHODS`
     "Prune `model` in place; returns a `PruneReport`. With the `previous` report's settings, a no-op returning it"
     spec, config = _config(model, method, sparsity, scores, pattern, allocation, previous,
                            seed=seed, strength=strength, gqa=gqa, mlp=mlp, scope=scope)
-    batches = _batches(model, spec, method, calib, tok, allocation, batch_size, max_len)
-    settings = _settings(config, pattern, allocation, batches)
+    batches = _prune_batches(model, spec, method, calib, tok, allocation, batch_size, max_len)
+    settings = _prune_settings(config, pattern, allocation, batches)
     if previous is not None and previous.settings == settings and _masks_hold(model, previous.masks): return previous
     with peak_memory(model.device) as mem, torch.no_grad():
         layer_s = owl_allocation(model, batches, config.sparsity) if allocation == "owl" else [config.sparsity] * len(attention_layout(model))
