@@ -15,11 +15,15 @@ from .models import check_vocab
 
 # %% ../nbs/00c_loglik.ipynb #07f9b4c4
 def lm_logits(model, hidden, # decoder hidden states [..., d]
-              normed=True): # False for the raw output of the last decoder layer (`run_layers`): apply the final norm
+              normed=True, # False for the raw output of the last decoder layer (`run_layers`): apply the final norm
+              block_rows=8192): # vocabulary rows of a low-precision head upcast to fp32 at a time (None: all at once)
     "fp32 logits of `hidden`: final norm if needed, the LM head in fp32, soft-capping when configured"
     if not normed: hidden = model.get_decoder().norm(hidden)
-    W = model.get_output_embeddings()
-    logits = F.linear(hidden.float(), W.weight.float(), None if W.bias is None else W.bias.float())
+    W = model.get_output_embeddings(); w, b, h = W.weight, W.bias, hidden.float()
+    step = w.shape[0] if w.dtype == torch.float32 or block_rows is None else block_rows
+    logits = h.new_empty(*h.shape[:-1], w.shape[0])
+    for i in range(0, w.shape[0], step):
+        logits[..., i:i + step] = F.linear(h, w[i:i + step].float(), None if b is None else b[i:i + step].float())
     if cap := getattr(model.config, "final_logit_softcapping", None): logits = torch.tanh(logits / cap) * cap
     return logits
 
