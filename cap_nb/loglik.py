@@ -14,16 +14,27 @@ from transformers.modeling_outputs import BaseModelOutputWithPast
 from .models import check_vocab
 
 # %% ../nbs/00c_loglik.ipynb #07f9b4c4
+class _UpcastHead(torch.autograd.Function):
+    "fp32 `h @ w.T + b`, `w` upcast `step` rows at a time, in the backward pass too; gradient only for `h`"
+    @staticmethod
+    def forward(ctx, h, w, b, step):
+        ctx.save_for_backward(w); ctx.step = step
+        out = h.new_empty(*h.shape[:-1], w.shape[0])
+        for i in range(0, w.shape[0], step): out[..., i:i + step] = F.linear(h, w[i:i + step].float(), None if b is None else b[i:i + step].float())
+        return out
+    @staticmethod
+    def backward(ctx, g):
+        (w,), s = ctx.saved_tensors, ctx.step
+        return sum(g[..., i:i + s] @ w[i:i + s].float() for i in range(0, w.shape[0], s)), None, None, None
+
 def lm_logits(model, hidden, # decoder hidden states [..., d]
               normed=True, # False for the raw output of the last decoder layer (`run_layers`): apply the final norm
               block_rows=8192): # vocabulary rows of a low-precision head upcast to fp32 at a time (None: all at once)
     "fp32 logits of `hidden`: final norm if needed, the LM head in fp32, soft-capping when configured"
     if not normed: hidden = model.get_decoder().norm(hidden)
-    W = model.get_output_embeddings(); w, b, h = W.weight, W.bias, hidden.float()
+    W = model.get_output_embeddings(); w, b = W.weight.detach(), None if W.bias is None else W.bias.detach()
     step = w.shape[0] if w.dtype == torch.float32 or block_rows is None else block_rows
-    logits = h.new_empty(*h.shape[:-1], w.shape[0])
-    for i in range(0, w.shape[0], step):
-        logits[..., i:i + step] = F.linear(h, w[i:i + step].float(), None if b is None else b[i:i + step].float())
+    logits = _UpcastHead.apply(hidden.float(), w, b, step)
     if cap := getattr(model.config, "final_logit_softcapping", None): logits = torch.tanh(logits / cap) * cap
     return logits
 
