@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['feature_index', 'slice_linear', 'kept_heads', 'structure', 'remove_units', 'n_params', 'tensor_bytes',
            'save_structured', 'load_structured', 'magnitude_scores', 'input_moments', 'fluctuation_scores',
-           'random_scores', 'unit_params', 'head_patterns', 'choose_heads', 'structured_plan', 'heads_plan',
-           'plan_summary', 'plot_speed_accuracy']
+           'random_scores', 'compensate_bias', 'unit_params', 'head_patterns', 'choose_heads', 'structured_plan',
+           'heads_plan', 'plan_summary', 'plot_speed_accuracy']
 
 # %% ../nbs/08_structured.ipynb #8fa17bca
 import os
@@ -91,13 +91,15 @@ def _sync_config(model):
 
 # %% ../nbs/08_structured.ipynb #159a5b16
 def remove_units(model, heads=None, # query heads: {layer: [head, ...]} or bool [n_layers, n_heads]
-                 channels=None): # MLP channels: {layer: [channel, ...]} or bool [n_layers, n_channels]
+                 channels=None, # MLP channels: {layer: [channel, ...]} or bool [n_layers, n_channels]
+                 moments=None): # `input_moments` of this model: removed inputs are replaced by their mean (bias compensation, below)
     "Physically remove attention heads and MLP channels from `model` in place (every check first); returns `model`"
     lay = attention_layout(model)
     hm, cm = head_mask(lay, {} if heads is None else heads), mlp_mask(lay, neurons=channels)[1]
     kept = [kept_heads(lo, hm[lo.index, :lo.n_heads]) for lo in lay]
     for lo in lay:
         if cm[lo.index, :lo.n_neurons].all(): raise ValueError(f"Layer {lo.index}: removing all {lo.n_neurons} MLP channels; keep at least one")
+    if moments is not None: compensate_bias(model, lay, _removed_means(model, lay, hm, cm, moments))
     for lo, (q, kv) in zip(lay, kept):
         if hm[lo.index].any(): _cut_heads(lo, q, kv)
         if cm[lo.index].any(): _cut_channels(lo, (~cm[lo.index, :lo.n_neurons]).nonzero()[:, 0])
@@ -186,6 +188,45 @@ def random_scores(model, seed=0):
     lay, g = attention_layout(model), torch.Generator().manual_seed(seed)
     h, c = torch.rand(len(lay), max_heads(lay), generator=g), torch.rand(len(lay), max(lo.n_neurons for lo in lay), generator=g)
     return pad_layers([r[:lo.n_heads] for r, lo in zip(h, lay)]), pad_layers([r[:lo.n_neurons] for r, lo in zip(c, lay)])
+
+# %% ../nbs/08_structured.ipynb #f38842d0
+_BIAS_FLAG = dict(o="attention_bias", down="mlp_bias")  # the config field that gives o_proj / down_proj a bias
+
+def _removed_means(model, lay, hm, cm, moments): # removal masks as in `remove_units`; `input_moments` of `model`
+    "{(part, layer): (removed input features, their means)} for 'o' and 'down'; raises unless the config has a bias field and `moments` covers them"
+    out = {}
+    for part, mask in (("o", hm), ("down", cm)):
+        if not mask.any(): continue
+        if not hasattr(model.config, _BIAS_FLAG[part]):
+            raise ValueError(f"{type(model).__name__} has no `{_BIAS_FLAG[part]}` in its config: its checkpoint cannot hold a "
+                             f"{part}_proj bias, so bias compensation would not survive saving; remove without `moments`")
+        mu = moments[part][0] if part in moments else None
+        if mu is None or mu.shape[0] != len(lay):
+            raise ValueError(f"`moments['{part}']` must hold means for all {len(lay)} layers: use `input_moments` on this model")
+        for lo in lay:
+            r = mask[lo.index, :lo.n_heads if part == "o" else lo.n_neurons].nonzero()[:, 0]
+            f = feature_index(r, lo.head_dim) if part == "o" else r
+            if not len(f): continue
+            if f.max() >= mu.shape[1] or not mu[lo.index, f].isfinite().all():
+                raise ValueError(f"Layer {lo.index}: `moments['{part}']` has no mean for some removed inputs: use `input_moments` on this model")
+            out[part, lo.index] = f, mu[lo.index, f]
+    return out
+
+# %% ../nbs/08_structured.ipynb #6610a2f2
+def _add_bias(lin):
+    "Give `lin` a zero bias if it has none"
+    if lin.bias is None: lin.bias = nn.Parameter(torch.zeros(lin.out_features, dtype=lin.weight.dtype, device=lin.weight.device), requires_grad=lin.weight.requires_grad)
+
+def compensate_bias(model, lay, removed): # `attention_layout(model)`, `_removed_means(...)`
+    "Add each removed input's mean contribution W[:, R]·mean_R to its o_proj / down_proj bias (FLAP), with the biases and config fields a checkpoint needs"
+    for part in {p for p, _ in removed}:
+        setattr(model.config, _BIAS_FLAG[part], True)
+        for lo in lay:
+            for lin in ((lo.q, lo.k, lo.v, lo.o) if part == "o" else (lo.gate, lo.up, lo.down)): _add_bias(lin)
+    with torch.no_grad():
+        for (part, l), (f, mu) in removed.items():
+            lin = lay[l].o if part == "o" else lay[l].down
+            lin.bias += (lin.weight[:, f].double() @ mu.double().to(lin.weight.device)).to(lin.bias.dtype)
 
 # %% ../nbs/08_structured.ipynb #5eac5dc1
 def unit_params(lo):
