@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['COT_KIND', 'cot_instruction', 'cot_prompt', 'answer_line', 'extract_letter', 'extract_yesno', 'extract_number',
-           'cot_extract', 'cot_row', 'resumable_generate', 'cot_evaluate', 'cot_items', 'cot_summary']
+           'cot_extract', 'cot_row', 'resumable_generate', 'cot_evaluate', 'cot_items', 'cot_summary', 'cot_rescore']
 
 # %% ../nbs/04b_cot.ipynb #a315d0d9
 import json, os, re
@@ -36,36 +36,38 @@ def cot_prompt(tok, item):
 
 # %% ../nbs/04b_cot.ipynb #bea6d0a4
 _ANSWER = re.compile(r"answer\W{0,3}:\W{0,3}?([^\n]*)", re.I)
+_LENIENT = [re.compile(r"answer\W{0,3}(?:is|would be|will be)\b[ \t:*]{0,4}([^\n]*)", re.I), re.compile(r"\\boxed\{([^}\n]*)\}")]
 
-def answer_line(text):
+def answer_line(text, lenient=False): # lenient: also "the answer is X" and LaTeX \boxed{X}
     "The text after the last 'Answer:' on its line (case-insensitive, Markdown bold allowed), or None"
-    found = _ANSWER.findall(text)
-    return found[-1].strip() if found else None
+    found = [(m.start(), m.group(1)) for p in [_ANSWER, *(_LENIENT if lenient else [])] for m in p.finditer(text)]
+    return max(found)[1].strip() if found else None
 
 # %% ../nbs/04b_cot.ipynb #fd857362
-def extract_letter(text, labels):
+def extract_letter(text, labels, lenient=False):
     "The label (one of `labels`) on the final answer line, or None"
-    m = re.match(r"[\s(\[*]*([A-Za-z0-9])(?![A-Za-z0-9])", answer_line(text) or "")
+    m = re.match(r"[\s(\[*]*([A-Za-z0-9])(?![A-Za-z0-9])", answer_line(text, lenient) or "")
     return next((l for l in labels if m and l.upper() == m.group(1).upper()), None)
 
-def extract_yesno(text):
+def extract_yesno(text, lenient=False):
     "'Yes' or 'No' from the final answer line, or None"
-    m = re.match(r"[\s(\[*]*(yes|no)\b", answer_line(text) or "", re.I)
+    m = re.match(r"[\s(\[*]*(yes|no)\b", answer_line(text, lenient) or "", re.I)
     return m.group(1).capitalize() if m else None
 
-def extract_number(text):
+def extract_number(text, lenient=False):
     "The normalised last number on the final answer line, or None"
-    line = answer_line(text)
+    line = answer_line(text, lenient)
     return None if line is None else extract_answer(line, "flexible")
 
 # %% ../nbs/04b_cot.ipynb #abb0df8f
-def cot_extract(item, text, perm=None): # perm: the choice order shown (ARC), see `choice_orders`
+def cot_extract(item, text, perm=None, # perm: the choice order shown (ARC), see `choice_orders`
+                lenient=False): # also read 'the answer is X' and \boxed{X} (see `answer_line`)
     "(prediction as an original label / 'Yes'/'No' / number string, or None; the label picked on screen, or None)"
     kind = COT_KIND.get(item["task"])
     if kind is None: raise ValueError(f"No chain-of-thought extractor for task {item['task']!r}; tasks with one: {list(COT_KIND)}")
-    if kind == "yesno": return extract_yesno(text), None
-    if kind == "number": return extract_number(text), None
-    shown = extract_letter(text, item["labels"])
+    if kind == "yesno": return extract_yesno(text, lenient), None
+    if kind == "number": return extract_number(text, lenient), None
+    shown = extract_letter(text, item["labels"], lenient)
     if shown is None: return None, None
     perm = perm or list(range(len(item["choices"])))
     return item["labels"][perm[item["labels"].index(shown)]], shown
@@ -75,9 +77,9 @@ def _gold(item):
     "The gold answer as `cot_extract` reports predictions: an original label, 'Yes'/'No', or a number string"
     return item["labels"][item["gold"]] if COT_KIND[item["task"]] == "letter" else item["answer"]
 
-def cot_row(item, perm, order, text):
+def cot_row(item, perm, order, text, lenient=False):
     "One result row for `item` shown in choice order `perm` (the `order`-th order) that generated `text`"
-    pred, letter = cot_extract(item, text, perm)
+    pred, letter = cot_extract(item, text, perm, lenient)
     return dict(task=item["task"], id=item["id"], order=order, gold=_gold(item), pred=pred, letter=letter,
                 parsed=pred is not None, acc=float(pred is not None and pred == _gold(item)), text=text)
 
@@ -157,3 +159,16 @@ def cot_summary(df, level=0.95, n_boot=2000, seed=0):
     extra = pd.DataFrame(dict(orders=g.order.nunique(), acc_original_order=df[df.order == 0].groupby("task").acc.mean(),
                               unparseable=1 - g.parsed.mean(), mean_chars=g.text.apply(lambda x: x.str.len().mean())))
     return s.rename(columns=dict(mean="acc")).merge(extra, left_on="task", right_index=True)
+
+# %% ../nbs/04b_cot.ipynb #452f3aba
+def cot_rescore(df, # `cot_evaluate` rows, other columns kept (e.g. those of `load_results`)
+                lenient=True, orders="reversed", split="test"): # `orders` and `split` as the run used them
+    "`df` with pred, letter, parsed and acc read again from its stored texts, by the lenient extractor or the strict one"
+    choice_orders(2, orders)
+    items = {(t, it["id"]): it for t in df.task.unique() for it in load_task(t, split)}
+    if missing := sorted({k for k in zip(df.task, df.id) if k not in items})[:3]: raise ValueError(f"Items not in {split}: {missing}")
+    perm = lambda it, o: choice_orders(len(it["choices"]), orders)[o] if COT_KIND[it["task"]] == "letter" else None
+    new = pd.DataFrame([cot_row(it, perm(it, o), o, x, lenient) for it, o, x in
+                        ((items[t, i], o, x) for t, i, o, x in zip(df.task, df.id, df.order, df.text))], index=df.index)
+    if not (new.gold.astype(str) == df.gold.astype(str)).all(): raise ValueError("The stored gold answers differ from the items': another split?")
+    return df.assign(**{k: new[k] for k in ("pred", "letter", "parsed", "acc")})
