@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'MODELS', 'RUNS', 'TASK_NAMES', 'DTYPES', 'SCORE_METHODS', 'FORMATS', 'SCORE_METRICS',
-           'CALIB_TARGETS', 'DEFAULTS', 'REPORT_METRICS', 'USAGE_ERRORS', 'parse_list', 'parse_runs', 'parse_n_eval',
-           'reported', 'report', 'read_ids', 'experiment_from_args', 'main', 'cli']
+           'CALIB_TARGETS', 'CRITERIA', 'DEFAULTS', 'REPORT_METRICS', 'USAGE_ERRORS', 'parse_list', 'parse_runs',
+           'parse_n_eval', 'reported', 'report', 'read_ids', 'experiment_from_args', 'main', 'cli', 'structured_cmd']
 
 # %% ../nbs/06_cli.ipynb #0e2133ef
 import argparse, json, sys, time
@@ -19,6 +19,7 @@ RUNS = ("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap", "c
 TASK_NAMES = ("arc_challenge", "arc_easy", "strategyqa", "gsm8k")
 DTYPES, SCORE_METHODS, FORMATS = ("bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid", "lookahead"), ("cloze", "letter", "cot")
 SCORE_METRICS, CALIB_TARGETS = ("logprob", "accuracy", "logit", "ce"), ("answer", "cot")
+CRITERIA = ("cap", "fluctuation", "magnitude", "random")  # `cap_nb structured`: which units go
 DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
                       "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5)),
                 sparsities=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0,
@@ -94,7 +95,7 @@ def _parser():
     fmt = _Help
     p = argparse.ArgumentParser(prog="cap_nb", description="Causal Attribution Pruning (CAP) for LLMs", formatter_class=fmt)
     p.add_argument("--debug", action="store_true", help="on an error, show the full Python traceback")
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="{demo,run,report}")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="{demo,run,report,structured}")
     d = sub.add_parser("demo", help="score heads, prune 20 %% with CAP and Wanda, evaluate (default model, minutes)", formatter_class=fmt)
     d.add_argument("--out", default="cap_demo", help="results folder"); d.add_argument("--model", default=DEFAULT_MODEL, choices=MODELS, help="model")
     r = sub.add_parser("run", help="run or resume a grid of runs x sparsities x tasks", formatter_class=fmt)
@@ -126,6 +127,19 @@ def _parser():
                         description="Print the mean and 95 % interval of every run, sparsity and task of a results folder, and the "
                                     "paired differences against Wanda; write summary.csv, paired_vs_wanda.csv and figures/ into it")
     rp.add_argument("dir", help="a results folder written by `cap_nb run` or `cap_nb demo` (it holds experiment.json)")
+    st = sub.add_parser("structured", help="cut whole heads and MLP channels out of a model and save the smaller checkpoint", formatter_class=fmt)
+    st.add_argument("--model", default=DEFAULT_MODEL, help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
+    st.add_argument("--fraction", type=float, required=True, help="share of every decoder layer's linear parameters to remove, in [0, 1)")
+    st.add_argument("--criterion", default="fluctuation", choices=CRITERIA,
+                    help="which units go: causal scores (cap, needs --scores), FLAP's fluctuation, weight magnitude or random")
+    st.add_argument("--scores", help="--criterion cap: a scores.safetensors with neuron scores, e.g. from `cap_nb run`")
+    st.add_argument("--compensate", action="store_true", help="fold the removed inputs' calibration means into biases (FLAP; Llama, Gemma3 heads)")
+    st.add_argument("--calib-n", type=int, default=16, help="fluctuation or --compensate: calibration problems per task (train splits)")
+    st.add_argument("--calib-seed", type=int, default=0, help="seed of the calibration draw")
+    st.add_argument("--multiple-of", type=int, default=1, help="kept MLP channels per layer rounded to a multiple of this (GPU shapes)")
+    st.add_argument("--seed", type=int, default=0, help="--criterion random: its seed")
+    st.add_argument("--dtype", default=None, choices=DTYPES, help="weights' dtype (default: the scores' with --scores, else fp32)")
+    st.add_argument("--out", required=True, help="folder for the checkpoint (must not hold one)")
     return p
 
 # %% ../nbs/06_cli.ipynb #99bb94d5
@@ -154,6 +168,7 @@ def main(argv=None):
     "Run the `cap_nb` command given by the argument list `argv`; errors propagate (the console script is `cli`)"
     a = _parser().parse_args(argv)
     if a.cmd == "report": report(a.dir); return
+    if a.cmd == "structured": structured_cmd(a); return
     exp = experiment_from_args(a)
     from cap_nb.models import checkpoint_for, load_model
     from cap_nb.experiment import open_results, run_grid
@@ -181,3 +196,36 @@ def cli(argv=None):
         hint = "" if isinstance(e, USAGE_ERRORS) else " (--debug shows the traceback)"
         print(f"cap_nb: error: {(str(e) or type(e).__name__).splitlines()[0]}{hint}", file=sys.stderr)
         sys.exit(2 if isinstance(e, USAGE_ERRORS) else 1)
+
+# %% ../nbs/06_cli.ipynb #d4013e6e
+_DTYPE_NAMES = {"torch.bfloat16": "bf16", "torch.float32": "fp32", "torch.float16": "fp16"}
+
+def _check_structured(a):
+    "Raise on a bad `cap_nb structured` request, before anything is loaded"
+    if (Path(a.out) / "config.json").exists(): raise ValueError(f"{a.out} already holds a checkpoint; choose another --out")
+    if not 0 <= a.fraction < 1: raise ValueError(f"--fraction must be in [0, 1), got {a.fraction}")
+    if (a.criterion == "cap") != (a.scores is not None): raise ValueError("--criterion cap needs --scores, and --scores goes with --criterion cap only")
+    if a.scores is not None and not Path(a.scores).is_file(): raise FileNotFoundError(f"--scores: no file {a.scores}")
+    if a.calib_n < 1: raise ValueError(f"--calib-n must be a positive integer, got {a.calib_n}")
+
+# %% ../nbs/06_cli.ipynb #bc55feee
+def structured_cmd(a):
+    "`cap_nb structured`: check, load, cut, then save the checkpoint and `cap_structured.json`; returns that record"
+    _check_structured(a)
+    from cap_nb.models import checkpoint_for, load_model
+    from cap_nb.causal_scores import HeadScores, calibration_set
+    from cap_nb.prune import calib_batches
+    from cap_nb.structured import structured_prune, save_structured
+    from cap_nb.experiment import environment, write_atomic
+    hs, ckpt = a.scores and HeadScores.load(a.scores), checkpoint_for(a.model)
+    dtype = a.dtype or (hs and _DTYPE_NAMES.get(hs.settings.get("dtype"))) or "fp32"
+    model, tok = load_model(ckpt, dtype=dtype)
+    if hs: HeadScores.load(a.scores, model)  # raises unless the scores belong to exactly these weights
+    calib = calibration_set(n=a.calib_n, seed=a.calib_seed) if a.criterion == "fluctuation" or a.compensate else None
+    batches = None if calib is None else calib_batches(list(zip(calib.context, calib.target)), tok, batch_size=8, max_len=256)
+    s = structured_prune(model, a.fraction, a.criterion, scores=hs or None, batches=batches, seed=a.seed, compensate=a.compensate, multiple_of=a.multiple_of)
+    save_structured(model, tok, a.out)
+    rec = dict(model=a.model, dtype=dtype, scores=a.scores, calib_n=a.calib_n, calib_seed=a.calib_seed, seed=a.seed, **s, environment=environment())
+    write_atomic(Path(a.out) / "cap_structured.json", lambda t: Path(t).write_text(json.dumps(rec, indent=1)))
+    print(f"removed {s['removed']:.1%} of the decoder's linear parameters ({s['params_before']:,} -> {s['params_after']:,}); checkpoint in {a.out}")
+    return rec
