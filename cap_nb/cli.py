@@ -57,14 +57,25 @@ def reported(df):
     "The rows a report shows: accuracy, gold-choice probability, GSM8K's gold log-prob, the share of unreadable answers"
     return df[df.metric.isin(REPORT_METRICS) & ((df.metric != "gold_logprob") | (df.task == "gsm8k"))]
 
-def report(out, print_fn=print):
+def _read_leniently(items, cfg, print_fn):
+    "`items` of a chain-of-thought folder with its answers read again by the lenient extractor (`cfg`: its experiment.json)"
+    from types import SimpleNamespace
+    from cap_nb.cot import cot_rescore
+    from cap_nb.experiment import cot_orders
+    print_fn("Answers read leniently: 'the answer is X' and \\boxed{X} count too (the stored results are unchanged; files end in _lenient)\n")
+    return cot_rescore(items, orders=cot_orders(SimpleNamespace(orders=cfg.get("orders"))))
+
+def report(out, print_fn=print, lenient=False): # lenient: read chain-of-thought answers again by `cot_rescore`
     "Print the summary table and the paired CAP − Wanda comparisons of the results folder `out`; write figures"
     import pandas as pd
     from cap_nb.experiment import load_results, grid_summary, paired_vs, plot_grid, letter_counts, write_atomic
     out = Path(out)
     if not (out / "experiment.json").exists(): raise FileNotFoundError(f"{out} is not a cap_nb results folder")
+    cfg = json.loads((out / "experiment.json").read_text())
+    if lenient and cfg.get("fmt") != "cot": raise ValueError(f"--lenient reads chain-of-thought answers again; {out} holds fmt={cfg.get('fmt')!r} results")
     items, info = load_results(out)
     if not len(items): raise ValueError(f"{out} holds no finished cell yet: start (or resume) it with `cap_nb run --out {out}`")
+    if lenient: items = _read_leniently(items, cfg, print_fn)
     s = grid_summary(items, metrics=REPORT_METRICS)
     acc = reported(s).copy()
     acc["value"] = acc.apply(lambda r: f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]", axis=1)
@@ -81,9 +92,10 @@ def report(out, print_fn=print):
         print_fn("\nShare of predictions at each answer position (choices in their own order); 'gold' = the gold positions, 'None' = no readable answer:\n"
                  + lc.round(3).to_string())
     (out / "figures").mkdir(exist_ok=True)
-    plot_grid(items).savefig(out / "figures" / "sparsity_curves.png", dpi=120)
-    for f, df in (("summary.csv", s), ("paired_vs_wanda.csv", pv)): write_atomic(out / f, lambda t: df.to_csv(t, index=False))
-    print_fn(f"\nWrote {out / 'summary.csv'}, {out / 'paired_vs_wanda.csv'}, {out / 'figures' / 'sparsity_curves.png'}")
+    x = "_lenient" if lenient else ""
+    plot_grid(items).savefig(out / "figures" / f"sparsity_curves{x}.png", dpi=120)
+    for f, df in ((f"summary{x}.csv", s), (f"paired_vs_wanda{x}.csv", pv)): write_atomic(out / f, lambda t: df.to_csv(t, index=False))
+    print_fn(f"\nWrote {out / f'summary{x}.csv'}, {out / f'paired_vs_wanda{x}.csv'}, {out / 'figures' / f'sparsity_curves{x}.png'}")
     return s, pv
 
 # %% ../nbs/06_cli.ipynb #243413e2
@@ -127,6 +139,7 @@ def _parser():
                         description="Print the mean and 95 % interval of every run, sparsity and task of a results folder, and the "
                                     "paired differences against Wanda; write summary.csv, paired_vs_wanda.csv and figures/ into it")
     rp.add_argument("dir", help="a results folder written by `cap_nb run` or `cap_nb demo` (it holds experiment.json)")
+    rp.add_argument("--lenient", action="store_true", help="chain of thought: also read 'the answer is X' and \\boxed{X} (post hoc; writes *_lenient files)")
     st = sub.add_parser("structured", help="cut whole heads and MLP channels out of a model and save the smaller checkpoint", formatter_class=fmt)
     st.add_argument("--model", default=DEFAULT_MODEL, help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
     st.add_argument("--fraction", type=float, required=True, help="share of every decoder layer's linear parameters to remove, in [0, 1)")
@@ -167,7 +180,7 @@ def experiment_from_args(a):
 def main(argv=None):
     "Run the `cap_nb` command given by the argument list `argv`; errors propagate (the console script is `cli`)"
     a = _parser().parse_args(argv)
-    if a.cmd == "report": report(a.dir); return
+    if a.cmd == "report": report(a.dir, lenient=a.lenient); return
     if a.cmd == "structured": structured_cmd(a); return
     exp = experiment_from_args(a)
     from cap_nb.models import checkpoint_for, load_model
