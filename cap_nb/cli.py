@@ -81,7 +81,7 @@ def report(out, print_fn=print, lenient=False): # lenient: read chain-of-thought
     acc["value"] = acc.apply(lambda r: f"{r['mean']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]", axis=1)
     table = acc.pivot_table(index=["task", "metric", "method"], columns="sparsity", values="value", aggfunc="first")
     print_fn("Accuracy, gold-choice probability, GSM8K gold log-prob, share of unparseable chain-of-thought answers "
-             "(mean [95 % bootstrap interval]):\n" + table.to_string())
+             "(mean [95 % bootstrap interval]; a seeded control named without @seed: mean over its seeds [lowest, highest seed]):\n" + table.to_string())
     pv = paired_vs(items, metrics=REPORT_METRICS) if "wanda" in set(items.method) else pd.DataFrame()
     if len(pv):
         pv = reported(pv)

@@ -376,13 +376,15 @@ def per_item(items):
     return cot_items(items, by=("method", "sparsity")) if "parsed" in items else items
 
 def grid_summary(items, metrics=("acc", "acc_norm", "p_gold", "unparseable")):
-    "Mean and bootstrap interval per (method, sparsity, task, metric); seeded controls also pooled by base name"
+    "Mean and bootstrap interval per (method, sparsity, task, metric); seeded controls also pooled by base name (range over seeds)"
     s = summarize(per_item(items), by=("method", "sparsity", "task"), metrics=metrics)
     seeded = s[s.method.str.contains("@")]
     if len(seeded):
         pooled = (seeded.assign(method=seeded.method.map(base_name)).groupby(["method", "sparsity", "task", "metric"])
-                  ["mean"].agg(n_seeds="size", seed_sd="std", seed_min="min", seed_max="max", mean="mean").reset_index())
-        s = pd.concat([s, pooled.assign(lo=pooled.seed_min, hi=pooled.seed_max)], ignore_index=True)
+                  .agg(n_seeds=("mean", "size"), seed_sd=("mean", "std"), seed_min=("mean", "min"), seed_max=("mean", "max"),
+                       mean=("mean", "mean"), lo=("lo", "first"), hi=("hi", "first")).reset_index())
+        many = pooled.n_seeds > 1  # the range over seeds; one seed keeps its own bootstrap interval, not a zero-width range
+        s = pd.concat([s, pooled.assign(lo=pooled.seed_min.where(many, pooled.lo), hi=pooled.seed_max.where(many, pooled.hi))], ignore_index=True)
     return s
 
 # %% ../nbs/05_experiment.ipynb #15d76855
