@@ -220,6 +220,7 @@ def _check_structured(a):
     if (a.criterion == "cap") != (a.scores is not None): raise ValueError("--criterion cap needs --scores, and --scores goes with --criterion cap only")
     if a.scores is not None and not Path(a.scores).is_file(): raise FileNotFoundError(f"--scores: no file {a.scores}")
     if a.calib_n < 1: raise ValueError(f"--calib-n must be a positive integer, got {a.calib_n}")
+    if a.multiple_of < 1: raise ValueError(f"--multiple-of must be a positive integer, got {a.multiple_of}")
 
 # %% ../nbs/06_cli.ipynb #bc55feee
 def structured_cmd(a):
