@@ -19,7 +19,7 @@ RUNS = ("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap", "c
 TASK_NAMES = ("arc_challenge", "arc_easy", "strategyqa", "gsm8k")
 DTYPES, SCORE_METHODS, FORMATS = ("bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid", "lookahead"), ("cloze", "letter", "cot")
 SCORE_METRICS, CALIB_TARGETS = ("logprob", "accuracy", "logit", "ce"), ("answer", "cot")
-CRITERIA = ("cap", "fluctuation", "magnitude", "random")  # `cap_nb structured`: which units go
+CRITERIA = ("cap", "cap_abs", "fluctuation", "magnitude", "random")  # `cap_nb structured`: which units go
 DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
                       "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5)),
                 sparsities=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0,
@@ -144,8 +144,8 @@ def _parser():
     st.add_argument("--model", default=DEFAULT_MODEL, help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
     st.add_argument("--fraction", type=float, required=True, help="share of every decoder layer's linear parameters to remove, in [0, 1)")
     st.add_argument("--criterion", default="fluctuation", choices=CRITERIA,
-                    help="which units go: causal scores (cap, needs --scores), FLAP's fluctuation, weight magnitude or random")
-    st.add_argument("--scores", help="--criterion cap: a scores.safetensors with neuron scores, e.g. from `cap_nb run`")
+                    help="which units go: causal scores (cap; cap_abs ranks channels by |score|; both need --scores), FLAP's fluctuation, magnitude or random")
+    st.add_argument("--scores", help="--criterion cap or cap_abs: a scores.safetensors with neuron scores, e.g. from `cap_nb run`")
     st.add_argument("--compensate", action="store_true", help="fold the removed inputs' calibration means into biases (FLAP; Llama, Gemma3 heads)")
     st.add_argument("--calib-n", type=int, default=16, help="fluctuation or --compensate: calibration problems per task (train splits)")
     st.add_argument("--calib-seed", type=int, default=0, help="seed of the calibration draw")
@@ -217,7 +217,7 @@ def _check_structured(a):
     "Raise on a bad `cap_nb structured` request, before anything is loaded"
     if (Path(a.out) / "config.json").exists(): raise ValueError(f"{a.out} already holds a checkpoint; choose another --out")
     if not 0 <= a.fraction < 1: raise ValueError(f"--fraction must be in [0, 1), got {a.fraction}")
-    if (a.criterion == "cap") != (a.scores is not None): raise ValueError("--criterion cap needs --scores, and --scores goes with --criterion cap only")
+    if a.criterion.startswith("cap") != (a.scores is not None): raise ValueError("--criterion cap/cap_abs needs --scores, and --scores goes with them only")
     if a.scores is not None and not Path(a.scores).is_file(): raise FileNotFoundError(f"--scores: no file {a.scores}")
     if a.calib_n < 1: raise ValueError(f"--calib-n must be a positive integer, got {a.calib_n}")
     if a.multiple_of < 1: raise ValueError(f"--multiple-of must be a positive integer, got {a.multiple_of}")

@@ -304,18 +304,18 @@ def plan_summary(model, heads, channels):
     return rows
 
 # %% ../nbs/08_structured.ipynb #75f9af08
-CRITERIA = ("cap", "fluctuation", "magnitude", "random")
+CRITERIA = ("cap", "cap_abs", "fluctuation", "magnitude", "random")  # cap_abs: channels by |first-order score| (below)
 
 def unit_scores(model, criterion, # one of `CRITERIA`
-                scores=None, # 'cap': a `HeadScores` with neuron scores
+                scores=None, # 'cap', 'cap_abs': a `HeadScores` with neuron scores
                 batches=None, # 'fluctuation': calibration (input_ids, attention_mask) batches
                 seed=0): # 'random'
     "(heads [L, H], channels [L, I]) scores of `criterion`, higher = keep"
     if criterion not in CRITERIA: raise ValueError(f"Unknown criterion {criterion!r}; choose from {CRITERIA}")
-    if criterion == "cap":
+    if criterion.startswith("cap"):
         if scores is None or getattr(scores, "neurons", None) is None:
-            raise ValueError("criterion 'cap' needs head scores with neuron scores (HeadScores.neurons, e.g. a `cap_nb run` scores.safetensors)")
-        return scores.scores, scores.neurons
+            raise ValueError(f"criterion {criterion!r} needs head scores with neuron scores (HeadScores.neurons, e.g. a `cap_nb run` scores.safetensors)")
+        return scores.scores, scores.neurons.abs() if criterion == "cap_abs" else scores.neurons
     if criterion == "fluctuation":
         if batches is None: raise ValueError("criterion 'fluctuation' needs calibration batches")
         return fluctuation_scores(model, batches)
