@@ -173,9 +173,9 @@ def input_moments(model, batches): # (input_ids, attention_mask) pairs, e.g. fro
     return {k: tuple(pad_layers([mom(acc[(k, l)])[i] for l in range(L)]).float().cpu() for i in (0, 1)) for k in ("o", "down")}
 
 # %% ../nbs/08_structured.ipynb #64e604e8
-def fluctuation_scores(model, batches):
+def fluctuation_scores(model, batches=None, moments=None): # calibration batches, or their `input_moments` if already computed
     "(heads [L, H], channels [L, I]): FLAP's Var(X_j)·‖W[:, j]‖² of the o_proj / down_proj inputs, summed over a head's columns"
-    var, hs, cs = {k: v[1] for k, v in input_moments(model, batches).items()}, [], []
+    var, hs, cs = {k: v[1] for k, v in (moments or input_moments(model, batches)).items()}, [], []
     for lo in attention_layout(model):
         w2 = lambda lin: lin.weight.detach().float().pow(2).sum(0).cpu()
         hs.append((var["o"][lo.index, :lo.o.in_features] * w2(lo.o)).view(lo.n_heads, -1).sum(1))
@@ -309,7 +309,8 @@ CRITERIA = ("cap", "cap_abs", "fluctuation", "magnitude", "random")  # cap_abs: 
 def unit_scores(model, criterion, # one of `CRITERIA`
                 scores=None, # 'cap', 'cap_abs': a `HeadScores` with neuron scores
                 batches=None, # 'fluctuation': calibration (input_ids, attention_mask) batches
-                seed=0): # 'random'
+                seed=0, # 'random'
+                moments=None): # 'fluctuation': `input_moments` of `batches`, when already computed
     "(heads [L, H], channels [L, I]) scores of `criterion`, higher = keep"
     if criterion not in CRITERIA: raise ValueError(f"Unknown criterion {criterion!r}; choose from {CRITERIA}")
     if criterion.startswith("cap"):
@@ -317,8 +318,8 @@ def unit_scores(model, criterion, # one of `CRITERIA`
             raise ValueError(f"criterion {criterion!r} needs head scores with neuron scores (HeadScores.neurons, e.g. a `cap_nb run` scores.safetensors)")
         return scores.scores, scores.neurons.abs() if criterion == "cap_abs" else scores.neurons
     if criterion == "fluctuation":
-        if batches is None: raise ValueError("criterion 'fluctuation' needs calibration batches")
-        return fluctuation_scores(model, batches)
+        if batches is None and moments is None: raise ValueError("criterion 'fluctuation' needs calibration batches")
+        return fluctuation_scores(model, batches, moments)
     return magnitude_scores(model) if criterion == "magnitude" else random_scores(model, seed)
 
 # %% ../nbs/08_structured.ipynb #d0f54d9b
@@ -328,15 +329,17 @@ def structured_prune(model, fraction, # share of every decoder layer's linear pa
                      multiple_of=1): # kept channels per layer a multiple of this
     "Remove whole heads and MLP channels from `model` in place, chosen by `criterion`; returns a summary of what was removed"
     if compensate and batches is None: raise ValueError("compensate=True needs calibration batches (the means of the removed inputs)")
-    h, c = unit_scores(model, criterion, scores, batches, seed)
+    mom = input_moments(model, batches) if compensate or (criterion == "fluctuation" and batches is not None) else None  # one pass for both
+    h, c = unit_scores(model, criterion, scores, batches, seed, mom)
     heads, channels = structured_plan(model, h, c, fraction, multiple_of)
     if compensate:
         for part, cut in (("o", heads), ("down", channels)):
             if any(cut.values()): _check_bias_field(model, part)
     n0, lay0 = n_params(model), [(lo.n_heads, lo.n_kv_heads, lo.n_neurons) for lo in attention_layout(model)]
-    remove_units(model, heads, channels, moments=input_moments(model, batches) if compensate else None)
+    remove_units(model, heads, channels, moments=mom if compensate else None)
+    n1 = n_params(model)
     return dict(criterion=criterion, fraction=fraction, compensate=compensate, multiple_of=multiple_of, params_before=n0,
-                params_after=n_params(model), removed=1 - n_params(model) / n0, layers_before=lay0,
+                params_after=n1, removed=1 - n1 / n0, layers_before=lay0,
                 layers_after=[(lo.n_heads, lo.n_kv_heads, lo.n_neurons) for lo in attention_layout(model)])
 
 # %% ../nbs/08_structured.ipynb #bf6eaae5
