@@ -4,11 +4,13 @@
 
 # %% auto #0
 __all__ = ['KNOWN_MODELS', 'DEFAULT_MODEL', 'MANIFEST', 'file_sha256', 'short_hash', 'write_atomic', 'read_cached',
-           'known_model_file', 'cache_dir', 'join_parts', 'gguf_to_checkpoint', 'as_dtype', 'checkpoint_for',
-           'load_model', 'weights_hash', 'model_fingerprint', 'tokenizer_fingerprint', 'check_vocab', 'tiny_model']
+           'known_model_file', 'cache_dir', 'join_parts', 'gguf_to_checkpoint', 'matmul_gflops', 'native_bf16',
+           'auto_dtype', 'as_dtype', 'dtype_name', 'precision_note', 'hardware', 'checkpoint_for', 'load_model',
+           'tiny_model', 'weights_hash', 'architecture', 'model_fingerprint', 'same_model', 'tokenizer_fingerprint',
+           'check_vocab']
 
 # %% ../nbs/00a_models.ipynb #4f4b5c0e
-import glob, hashlib, importlib.util, json, os, shutil, tempfile, warnings
+import functools, glob, hashlib, importlib.util, json, os, platform, shutil, tempfile, time, warnings
 from pathlib import Path
 import torch
 from torch import nn
@@ -183,14 +185,83 @@ def _verified(out, remake): # remake(): convert again into `out`
     return remake()
 
 # %% ../nbs/00a_models.ipynb #94b52a09
-def as_dtype(dtype, device):
-    "The torch dtype for `dtype` (a dtype, 'fp32'/'bf16'/'fp16' or their long names; None: bf16 on CUDA, else fp32)"
-    if dtype is None: return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
-    if isinstance(dtype, str):
-        try: return {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-                     "float16": torch.float16, "fp16": torch.float16}[dtype]
-        except KeyError: raise ValueError(f"Unknown dtype {dtype!r}; use float32, bfloat16 or float16") from None
-    return dtype
+def matmul_gflops(dtype, shape=(128, 128, 128), # (m, k, n): an m×k by k×n product
+                  reps=3, device="cpu"):
+    "GFLOP/s of one matmul of `shape` in `dtype` on `device`, best of `reps` after a warm-up"
+    m, k, n = shape
+    a, b = torch.randn(m, k, device=device).to(dtype), torch.randn(k, n, device=device).to(dtype)
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    a @ b; sync(); best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter(); a @ b; sync(); best = min(best, time.perf_counter() - t0)
+    return 2 * m * k * n / best / 1e9
+
+# %% ../nbs/00a_models.ipynb #f41b4d4a
+_X86 = ("x86_64", "amd64", "i386", "i686")
+
+def _probe_bf16(device):
+    "(native, reason) for bf16 on `device`, asked afresh"
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        ok = torch.cuda.is_bf16_supported(including_emulation=False)
+        return ok, f"{torch.cuda.get_device_name(dev)} {'runs bf16 natively' if ok else 'has no native bf16'}"
+    if dev.type != "cpu": return False, f"bf16 on {dev.type} is not checked by cap_nb"
+    if platform.machine().lower() in _X86:
+        if torch.cpu._is_amx_tile_supported(): return True, "this CPU has AMX"
+        if torch.cpu._is_avx512_bf16_supported(): return True, "this CPU has AVX512-BF16"
+        return False, "this CPU has no native bf16: no AVX512-BF16, no AMX"
+    r = matmul_gflops(torch.bfloat16) / matmul_gflops(torch.float32)
+    return r > 1, f"a bf16 matmul ran at {r:.2g}x the speed of fp32 on this CPU"
+
+@functools.cache
+def native_bf16(device="cpu"):
+    "(native, reason): whether `device` multiplies bf16 natively, and how that was decided (cached per process)"
+    return _probe_bf16(str(torch.device(device)))
+
+# %% ../nbs/00a_models.ipynb #c30d6907
+_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+           "float16": torch.float16, "fp16": torch.float16}
+
+def auto_dtype(device="cpu"):
+    "bf16 where `device` runs it natively (`native_bf16`), else fp32"
+    return torch.bfloat16 if native_bf16(str(torch.device(device)))[0] else torch.float32
+
+def as_dtype(dtype="auto", device="cpu"):
+    "The torch dtype for `dtype`: a floating torch dtype, 'fp32'/'bf16'/'fp16' or their long names, or 'auto'/None"
+    if dtype is None or dtype == "auto": return auto_dtype(device)
+    if isinstance(dtype, torch.dtype) and dtype.is_floating_point: return dtype
+    if isinstance(dtype, str) and dtype in _DTYPES: return _DTYPES[dtype]
+    raise ValueError(f"Unknown dtype {dtype!r}: use 'auto', 'fp32', 'bf16', 'fp16' (or float32, bfloat16, float16)")
+
+# %% ../nbs/00a_models.ipynb #e774676e
+_DTYPE_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+def dtype_name(dtype):
+    "'fp32', 'bf16' or 'fp16' for a torch dtype (its torch name otherwise)"
+    return _DTYPE_NAMES.get(dtype, str(dtype).removeprefix("torch."))
+
+def precision_note(dtype="auto", device="cpu"):
+    "The line a long command prints first: the precision `dtype` resolves to on `device`, and why"
+    d = as_dtype(dtype, device)
+    why = native_bf16(str(torch.device(device)))[1] if dtype in (None, "auto") else "asked for explicitly"
+    return f"precision: {dtype_name(d)} ({why})"
+
+# %% ../nbs/00a_models.ipynb #cfe83688
+_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "bf16", "sve")
+
+def _cpuinfo():
+    "(model name, its flags among `_CPU_FLAGS`) read from /proc/cpuinfo; (platform.processor(), []) where there is none"
+    if not Path("/proc/cpuinfo").exists(): return platform.processor(), []
+    lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    field = lambda *ks: next((l.split(":", 1)[1].strip() for l in lines if l.split(":")[0].strip() in ks), "")
+    return field("model name", "Model", "CPU part") or platform.processor(), [f for f in _CPU_FLAGS if f in field("flags", "Features").split()]
+
+def hardware(device="cpu"):
+    "What decides speed and precision here: CPU model and flags, PyTorch's CPU capability, the device, the bf16 answer"
+    cpu, flags = _cpuinfo(); native, why = native_bf16(str(torch.device(device)))
+    gpu = torch.cuda.get_device_name(torch.device(device)) if torch.device(device).type == "cuda" else None
+    return dict(cpu=cpu, cpu_flags=flags, torch_cpu_capability=torch.backends.cpu.get_cpu_capability(), machine=platform.machine(),
+                device=str(torch.device(device)), gpu=gpu, native_bf16=native, native_bf16_reason=why, auto_dtype=dtype_name(auto_dtype(device)))
 
 # %% ../nbs/00a_models.ipynb #4951ae8a
 def checkpoint_for(name_or_path):
@@ -215,7 +286,7 @@ def checkpoint_for(name_or_path):
 
 # %% ../nbs/00a_models.ipynb #71352ed6
 def load_model(name_or_path=DEFAULT_MODEL, # short name, `.gguf` file, checkpoint folder or hub id
-               dtype=None, # torch dtype or 'fp32'/'bf16'/'fp16'; default fp32 on CPU, bf16 on CUDA
+               dtype="auto", # torch dtype, 'fp32'/'bf16'/'fp16', or 'auto': bf16 where native, else fp32
                device=None): # 'cpu', 'cuda', ...; default cuda when available
     "Load a causal LM and its tokenizer, in eval mode, with a pad token"
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -225,36 +296,6 @@ def load_model(name_or_path=DEFAULT_MODEL, # short name, `.gguf` file, checkpoin
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     model.name_or_path = str(name_or_path)
     return model, tok
-
-# %% ../nbs/00a_models.ipynb #8d0865c9
-def weights_hash(model):
-    "sha256 over every parameter and buffer of `model`, in state-dict order"
-    h = hashlib.sha256()
-    for k, v in model.state_dict().items():
-        h.update(k.encode()); h.update(str(v.dtype).encode())
-        h.update(v.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes() if v.numel() else b"")
-    return h.hexdigest()
-
-# %% ../nbs/00a_models.ipynb #7c050e38
-def model_fingerprint(model):
-    "Short id of `model`'s architecture and exact weights, used to key scores and caches"
-    cfg = json.dumps(model.config.to_diff_dict(), sort_keys=True, default=str)
-    return short_hash(cfg + weights_hash(model))
-
-# %% ../nbs/00a_models.ipynb #1a92dd36
-def tokenizer_fingerprint(tok):
-    "Short id of everything in `tok` that changes token ids: vocabulary, merges, normalisation, special tokens, chat template"
-    core = tok.backend_tokenizer.to_str() if getattr(tok, "is_fast", False) else json.dumps(sorted(tok.get_vocab().items()))
-    extra = dict(cls=type(tok).__name__, special=tok.special_tokens_map, template=getattr(tok, "chat_template", None),
-                 pad=tok.pad_token, side=tok.padding_side)
-    return short_hash(core + json.dumps(extra, sort_keys=True, default=str))
-
-# %% ../nbs/00a_models.ipynb #3e9cf76e
-def check_vocab(model, max_id):
-    "Raise a clear error if token id `max_id` (the largest a tokenizer produced) lies outside `model`'s vocabulary"
-    V = model.get_input_embeddings().num_embeddings
-    if max_id >= V: raise ValueError(f"The tokenizer produced token id {max_id}, but the model's vocabulary has {V} entries: "
-                                     "the tokenizer does not belong to this model")
 
 # %% ../nbs/00a_models.ipynb #20331cd1
 def _tiny_configs():
@@ -280,3 +321,60 @@ def tiny_model(arch="llama", # one of 'llama', 'mistral', 'qwen2', 'gemma3'
     cfg._attn_implementation = "eager" if arch == "gemma3" else "sdpa"
     torch.manual_seed(seed)
     return AutoModelForCausalLM.from_config(cfg, dtype=dtype).eval()
+
+# %% ../nbs/00a_models.ipynb #8d0865c9
+def weights_hash(model):
+    "sha256 over every parameter and buffer of `model`, in state-dict order"
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        h.update(k.encode()); h.update(str(v.dtype).encode())
+        h.update(v.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes() if v.numel() else b"")
+    return h.hexdigest()
+
+# %% ../nbs/00a_models.ipynb #7c050e38
+_BOOKKEEPING = {"transformers_version", "architectures", "dtype", "torch_dtype", "use_cache", "output_attentions",
+                "output_hidden_states", "return_dict", "bos_token_id", "eos_token_id", "pad_token_id", "unk_token_id",
+                "initializer_range", "name_or_path"}
+
+def architecture(config):
+    "The fields of `config` that decide the forward pass, spelled the same way by every transformers version"
+    d = {k: v for k, v in config.to_diff_dict().items() if k not in _BOOKKEEPING and not k.startswith("_")}
+    rope = {**(d.pop("rope_scaling", None) or {}), **(d.pop("rope_parameters", None) or {})}
+    if "rope_theta" in d: rope["rope_theta"] = d.pop("rope_theta")
+    if "type" in rope: rope.setdefault("rope_type", rope.pop("type"))
+    if rope: d["rope"] = {"rope_type": "default", **rope}
+    return d
+
+# %% ../nbs/00a_models.ipynb #84816c14
+def _fingerprint(config, whash): return short_hash(json.dumps(architecture(config), sort_keys=True, default=str) + whash)
+
+def model_fingerprint(model):
+    "Short id of `model`'s architecture (`architecture`) and exact weights, used to key scores and caches"
+    return _fingerprint(model.config, weights_hash(model))
+
+# %% ../nbs/00a_models.ipynb #57dc2671
+_OLD_VERSIONS = [f"4.{m}.{p}" for m in range(48, 58) for p in range(10)] + [f"5.{m}.{p}" for m in range(60) for p in range(10)]
+
+def _first_scheme(model, whash, version):
+    "The fingerprint cap_nb gave `model` before `architecture` existed, had it run under transformers `version`"
+    return short_hash(json.dumps({**model.config.to_diff_dict(), "transformers_version": version}, sort_keys=True, default=str) + whash)
+
+def same_model(model, fingerprint):
+    "Whether `fingerprint` (today's, or one of the first scheme under any transformers release) names `model`"
+    w = weights_hash(model)
+    return _fingerprint(model.config, w) == fingerprint or any(_first_scheme(model, w, v) == fingerprint for v in _OLD_VERSIONS)
+
+# %% ../nbs/00a_models.ipynb #1a92dd36
+def tokenizer_fingerprint(tok):
+    "Short id of everything in `tok` that changes token ids: vocabulary, merges, normalisation, special tokens, chat template"
+    core = tok.backend_tokenizer.to_str() if getattr(tok, "is_fast", False) else json.dumps(sorted(tok.get_vocab().items()))
+    extra = dict(cls=type(tok).__name__, special=tok.special_tokens_map, template=getattr(tok, "chat_template", None),
+                 pad=tok.pad_token, side=tok.padding_side)
+    return short_hash(core + json.dumps(extra, sort_keys=True, default=str))
+
+# %% ../nbs/00a_models.ipynb #3e9cf76e
+def check_vocab(model, max_id):
+    "Raise a clear error if token id `max_id` (the largest a tokenizer produced) lies outside `model`'s vocabulary"
+    V = model.get_input_embeddings().num_embeddings
+    if max_id >= V: raise ValueError(f"The tokenizer produced token id {max_id}, but the model's vocabulary has {V} entries: "
+                                     "the tokenizer does not belong to this model")
