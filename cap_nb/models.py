@@ -206,6 +206,8 @@ def _probe_bf16(device):
         ok = torch.cuda.is_bf16_supported(including_emulation=False)
         return ok, f"{torch.cuda.get_device_name(dev)} {'runs bf16 natively' if ok else 'has no native bf16'}"
     if dev.type != "cpu": return False, f"bf16 on {dev.type} is not checked by cap_nb"
+    if (isa := os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()) != "ALL" and not any(k in isa for k in ("BF16", "AMX", "AVX10")):
+        return False, f"ONEDNN_MAX_CPU_ISA={isa} keeps oneDNN from native bf16"
     if platform.machine().lower() in _X86:
         if torch.cpu._is_amx_tile_supported(): return True, "this CPU has AMX"
         if torch.cpu._is_avx512_bf16_supported(): return True, "this CPU has AVX512-BF16"
