@@ -6,12 +6,12 @@
 __all__ = ['score_z', 'score_tost_p', 'score_interval', 'tost', 'in_words', 'plot_equivalence', 'bootstrap_ci', 'mcnemar_p',
            'paired_p', 'signflip_p', 'endpoint', 'holm', 'rank_agreement']
 
-# %% ../nbs/00d_stats.ipynb #daca9334
+# %% ../nbs/00d_stats.ipynb #729c5c91
 import itertools, warnings
 import numpy as np, pandas as pd
 from scipy import optimize, stats
 
-# %% ../nbs/00d_stats.ipynb #13439694
+# %% ../nbs/00d_stats.ipynb #1b83957c
 def _restricted_q(x, y, n, d0):
     "Maximum-likelihood P(b − a = −1) of `n` paired 0/1 items with `x` at +1 and `y` at −1, given a mean difference `d0`"
     A, B, C = 2 * n, d0 * (2 * n - x + y) - (x + y), -y * d0 * (1 - d0)
@@ -34,7 +34,7 @@ def score_interval(x, y, n, alpha=0.05):
     hi = 1.0 if f_hi(1 - e) >= 0 else optimize.brentq(f_hi, d + 0.5 / n, 1 - e)
     return float(lo), float(hi)
 
-# %% ../nbs/00d_stats.ipynb #0e63ea0d
+# %% ../nbs/00d_stats.ipynb #0ffa55a4
 def _check_pair(a, b, margin, alpha):
     "`a`, `b` as float arrays after checking that they are paired outcomes and that `margin`, `alpha` make sense"
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -72,7 +72,7 @@ def tost(a, b, # paired outcomes, one per item: 0/1, or any numbers
     return dict(n=len(d), diff=float(d.mean()), lo=float(lo), hi=float(hi), p=float(p), equivalent=bool(p < alpha),
                 margin=margin, method=method)
 
-# %% ../nbs/00d_stats.ipynb #c10085fe
+# %% ../nbs/00d_stats.ipynb #e52130d2
 def in_words(diff, lo, hi, # mean of b − a and its two-sided interval at `level`
              tost=None, # the `tost` result of the same comparison, or None when no margin was fixed
              level=0.95, name="b − a"):
@@ -85,7 +85,7 @@ def in_words(diff, lo, hi, # mean of b − a and its two-sided interval at `leve
         return eq if has0 else f"{d}, {eq}"
     return f"no difference detected; the {100 * level:g} % interval is [{lo:+.3f}, {hi:+.3f}]" if has0 else d
 
-# %% ../nbs/00d_stats.ipynb #f23099d3
+# %% ../nbs/00d_stats.ipynb #71b6a446
 def plot_equivalence(rows, # DataFrame or dicts: label, diff, lo, hi (two-sided interval); optional lo_tost, hi_tost, words
                      margin, ax=None, xlabel="b − a"):
     "Intervals of paired differences against the equivalence band ±`margin`, one row per comparison; returns the Axes"
@@ -100,7 +100,7 @@ def plot_equivalence(rows, # DataFrame or dicts: label, diff, lo, hi (two-sided 
     ax.set(yticks=rows.index, yticklabels=rows.label, xlabel=xlabel, ylim=(-0.5, len(rows) - 0.3))
     return ax
 
-# %% ../nbs/00d_stats.ipynb #d040a7a7
+# %% ../nbs/00d_stats.ipynb #29fb6947
 def bootstrap_ci(x, level=0.95, n_boot=2000, seed=0):
     "(low, high) percentile-bootstrap interval of the mean of `x` (NaNs dropped)"
     x = np.asarray(x, dtype=float); x = x[~np.isnan(x)]
@@ -109,7 +109,7 @@ def bootstrap_ci(x, level=0.95, n_boot=2000, seed=0):
                          random_state=np.random.default_rng(seed), vectorized=True).confidence_interval
     return float(ci.low), float(ci.high)
 
-# %% ../nbs/00d_stats.ipynb #d8da578b
+# %% ../nbs/00d_stats.ipynb #956b39a7
 def mcnemar_p(a, b):
     "Exact McNemar p-value of paired binary outcomes `a`, `b` (two-sided binomial test on the discordant pairs)"
     a, b = np.asarray(a, bool), np.asarray(b, bool)
@@ -124,7 +124,7 @@ def paired_p(a, b):
     if np.ptp(d) == 0: return 1.0 if d[0] == 0 else float(stats.binomtest(len(d), len(d), 0.5).pvalue)  # no spread: sign test
     return float(stats.ttest_1samp(d, 0.0).pvalue)
 
-# %% ../nbs/00d_stats.ipynb #d0da6433
+# %% ../nbs/00d_stats.ipynb #aeae1ae7
 def signflip_p(d, seed=0):
     "Two-sided sign-flip permutation p-value of the mean of per-item differences `d` (9,999 resamples)"
     d = np.asarray(d, float)
@@ -136,7 +136,7 @@ def endpoint(d):
     lo, hi = bootstrap_ci(d, n_boot=2000, seed=0)
     return dict(n=len(d), diff=float(np.mean(d)), lo=lo, hi=hi, p=signflip_p(d))
 
-# %% ../nbs/00d_stats.ipynb #f983108f
+# %% ../nbs/00d_stats.ipynb #bf4edc24
 def holm(p):
     "Holm–Bonferroni adjusted p-values of the family `p`, in the same order"
     p = np.asarray(p, float)
@@ -145,7 +145,7 @@ def holm(p):
     adj[o] = np.minimum(np.maximum.accumulate((len(p) - np.arange(len(p))) * p[o]), 1.0)
     return adj
 
-# %% ../nbs/00d_stats.ipynb #86b5c382
+# %% ../nbs/00d_stats.ipynb #a01fb682
 def rank_agreement(named):
     "Spearman correlation and top-10 % overlap of head scores for every pair in `named` (name -> [L, H] array or tensor)"
     rows = []
