@@ -71,7 +71,8 @@ def parse_runs(s):
     for r in runs:
         base, at, seed = r.partition("@")
         if at and not (seed.isascii() and seed.isdigit()): raise ValueError(f"Bad seed in run {r!r}: write '<run>@<seed>' with a whole number, e.g. 'cap_budget_permuted@3'")
-        if base not in RUNS: raise ValueError(f"Unknown run {r!r}; known: {', '.join(RUNS)} (each may take '@seed')")
+        if base not in RUNS: raise ValueError(f"Unknown run {r!r}; known: {', '.join(RUNS)} (the permuted controls take '@seed')")
+        if at and not base.endswith("_permuted"): raise ValueError(f"Run {r!r}: only the permuted-score controls (…_permuted@seed) use a seed")
     return runs
 
 # %% ../nbs/06_cli.ipynb #5826c884

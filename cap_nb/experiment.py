@@ -56,13 +56,19 @@ def parse_run(name):
     "`RunSpec` of the run name `name` ('<run>' or '<run>@<seed>'); a clear error for any other"
     base, at, seed = str(name).partition("@")
     if at and not (seed.isascii() and seed.isdigit()): raise ValueError(f"Bad seed in run {name!r}: write '<run>@<seed>' with a whole number, e.g. 'cap_budget_permuted@3'")
-    seed = int(seed or 0)
+    run = _run_spec(base, int(seed or 0))
+    if run is None: raise ValueError(f"Unknown run {name!r}; known: dense, wanda_reasoning, "
+                                     f"{', '.join(m for m in PRUNE_METHODS if m != 'cap')} (the permuted controls take '@seed')")
+    if at and (run.method is None or PRUNE_METHODS[run.method].control != "permute"):
+        raise ValueError(f"Run {name!r}: only the permuted-score controls (…_permuted@seed) use a seed; {base!r} would run exactly as without it")
+    return run
+
+def _run_spec(base, seed):
+    "`RunSpec` of the run name `base` (without '@'), or None for an unknown name"
     if base == "dense": return RunSpec(None, seed, None)
     if base == "wanda_reasoning": return RunSpec("wanda", seed, "reasoning")
     if base in BASELINES + DATA_FREE and base in PRUNE_METHODS: return RunSpec(base, seed, None if base in DATA_FREE else "generic")
     if base.startswith("cap") and base in PRUNE_METHODS: return RunSpec(base, seed, "reasoning")
-    raise ValueError(f"Unknown run {name!r}; known: dense, wanda_reasoning, "
-                     f"{', '.join(m for m in PRUNE_METHODS if m != 'cap')} (each may take '@seed')")
 
 # %% ../nbs/05_experiment.ipynb #e31070e8
 def _plain(v):
@@ -282,17 +288,19 @@ def grid_plan(exp):
 # %% ../nbs/05_experiment.ipynb #b0d15e30
 def open_results(out, exp):
     "Create or reopen the results folder `out` for `exp`; a folder of another configuration is an error"
-    out = Path(out); cfg = out / "experiment.json"
+    if not str(out).strip(): raise ValueError("The results folder is empty (''): name a folder")
+    out = Path(out); cfg = out / "experiment.json"; text = json.dumps(asdict(exp), indent=1)  # fails before anything is made
     if out.exists() and not out.is_dir(): raise NotADirectoryError(f"{out} is a file, not a results folder: choose a folder")
     if cfg.exists():
         try: old = json.loads(cfg.read_text())
-        except ValueError: raise ValueError(f"{cfg} is damaged (not JSON): restore it, or start again in another folder") from None
+        except ValueError: old = None
+        if not isinstance(old, dict): raise ValueError(f"{cfg} is damaged (not a JSON object): restore it, or start again in another folder")
         old = {**{f.name: f.default for f in dataclasses.fields(exp)}, **old}  # fields added since it was written: defaults
         if diff := sorted(k for k in set(old) | set(asdict(exp)) if json.dumps(old.get(k)) != json.dumps(asdict(exp).get(k))):
             raise ValueError(f"{out} holds results of a different configuration (differs in {diff}); use another folder")
     else:
         out.mkdir(parents=True, exist_ok=True)
-        write_atomic(cfg, json.dumps(asdict(exp), indent=1))
+        write_atomic(cfg, text)
     return out
 
 # %% ../nbs/05_experiment.ipynb #347bc52a
