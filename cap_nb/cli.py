@@ -248,16 +248,30 @@ def check_model(name, what="--model"):
     return s
 
 # %% ../nbs/06_cli.ipynb #5ab004a9
+def _combinable(kw):
+    "The `run_settings` fields `kw`, after refusing the option combinations the grid cannot run (the `Experiment` checks them again)"
+    for bad, msg in [(kw["lookahead"] is not None and kw["score_method"] != "lookahead", "--lookahead needs --score-method lookahead"),
+                     (kw["max_new_tokens"] is not None and kw["fmt"] != "cot", "--max-new-tokens needs --fmt cot"),
+                     (kw["orders"] is not None and kw["fmt"] == "cloze", "--orders needs --fmt letter or cot"),
+                     (kw["fmt"] == "cot" and kw["n_eval"] is None, "--fmt cot needs --n-eval: generated reasoning for whole test splits takes days"),
+                     (kw["calib_k"] is not None and kw["calib_k"] > kw["calib_n"], f"--calib-k {kw['calib_k']} needs at least as many calibration problems per task; --calib-n is {kw['calib_n']}"),
+                     (kw["score_metric"] == "accuracy" and kw["score_method"] in ("first_order", "lookahead", "hybrid"), "--score-metric accuracy needs --score-method exact or fast: the others follow gradients"),
+                     (bool(kw["control_sparsities"]) and not set(kw["control_sparsities"]) <= set(kw["sparsities"]),
+                      f"--control-sparsities {sorted(set(kw['control_sparsities'] or ()) - set(kw['sparsities']))} are not among --sparsities {list(kw['sparsities'])}"),
+                     (isinstance(kw["n_eval"], dict) and not set(kw["n_eval"]) <= set(kw["tasks"]), "--n-eval names tasks that are not in --tasks")]:
+        if bad: raise ValueError(msg)
+    return kw
+
 def run_settings(a):
     "The `Experiment` fields given by parsed `run`/`demo` arguments `a`, each option checked on its own, without importing torch"
     check_out(a.out); check_model(a.model)
     if a.cmd == "demo": return dict(model=a.model)
     for k, lo in (("calib_n", 1), ("calib_k", 1), ("lookahead", 1), ("max_new_tokens", 1), ("ppl_windows", 0)): _at_least(getattr(a, k), lo, "--" + k.replace("_", "-"))
-    return dict(model=a.model, runs=parse_runs(a.runs), sparsities=parse_sparsities(a.sparsities), tasks=parse_tasks(a.tasks),
+    return _combinable(dict(model=a.model, runs=parse_runs(a.runs), sparsities=parse_sparsities(a.sparsities), tasks=parse_tasks(a.tasks),
                 calib_n=a.calib_n, calib_seed=a.calib_seed, n_eval=parse_n_eval(a.n_eval), dtype=a.dtype, score_method=a.score_method,
                 fmt=a.fmt, max_new_tokens=a.max_new_tokens, orders=a.orders, eval_exclude=a.eval_exclude and read_ids(a.eval_exclude),
                 control_sparsities=a.control_sparsities and parse_sparsities(a.control_sparsities, "control-sparsities"),
-                score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows, lookahead=a.lookahead)
+                score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows, lookahead=a.lookahead))
 
 def experiment_from_args(a):
     "The `Experiment` described by parsed `run`/`demo` arguments: each option checked (`run_settings`), then the whole grid"
