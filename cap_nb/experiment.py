@@ -247,6 +247,7 @@ def check_experiment(exp):
     _check_types(exp)
     for r in exp.runs: parse_run(r)
     _check_settings(exp)
+    if exp.n_eval == {}: raise ValueError("n_eval is an empty dict, which means whole test splits: write None")
     ns = exp.n_eval if isinstance(exp.n_eval, dict) else {t: exp.n_eval for t in exp.tasks}
     if bad := sorted(set(ns) - set(exp.tasks), key=str): raise ValueError(f"n_eval names tasks {bad} that are not in tasks {list(exp.tasks)}")
     if bad := {t: n for t, n in ns.items() if n is not None and not _is_int(n, 1)}: raise ValueError(f"n_eval must be positive integers or None, got {bad}")
