@@ -4,11 +4,14 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'MODELS', 'RUNS', 'TASK_NAMES', 'DTYPES', 'SCORE_METHODS', 'FORMATS', 'SCORE_METRICS',
-           'CALIB_TARGETS', 'CRITERIA', 'DEFAULTS', 'REPORT_METRICS', 'USAGE_ERRORS', 'parse_list', 'parse_runs',
-           'parse_n_eval', 'reported', 'report', 'read_ids', 'experiment_from_args', 'main', 'cli', 'structured_cmd']
+           'CALIB_TARGETS', 'CRITERIA', 'DEFAULTS', 'USAGE_ERRORS', 'REPORT_METRICS', 'BadArgument', 'as_bad_argument',
+           'parse_list', 'parse_sparsities', 'parse_tasks', 'parse_runs', 'parse_n_eval', 'reported', 'report',
+           'read_ids', 'check_out', 'check_model', 'run_settings', 'experiment_from_args', 'main', 'cli',
+           'structured_cmd']
 
 # %% ../nbs/06_cli.ipynb #0e2133ef
-import argparse, json, sys, time
+import argparse, json, os, sys, time
+from contextlib import contextmanager
 from pathlib import Path
 
 # %% ../nbs/06_cli.ipynb #b4340362
@@ -27,28 +30,69 @@ DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "spars
                 score_method="hybrid", fmt="cloze", max_new_tokens=None, score_metric="logprob", calib_k=None, calib_targets="answer",
                 ppl_windows=0, lookahead=None)
 
+# %% ../nbs/06_cli.ipynb #e8eb6233
+class BadArgument(ValueError):
+    "A request the command line cannot run, found before any work: `cli` prints its message and exits with status 2"
+
+USAGE_ERRORS = (ValueError, TypeError, FileNotFoundError)  # what a check raises for bad input
+
+@contextmanager
+def as_bad_argument():
+    "Context manager: a `USAGE_ERRORS` error raised by the checks inside becomes a `BadArgument` with the same message"
+    try: yield
+    except BadArgument: raise
+    except USAGE_ERRORS as e: raise BadArgument(str(e)) from e
+
 # %% ../nbs/06_cli.ipynb #6e27e5d0
 def parse_list(s, cast=str, what="list"):
-    "Comma-separated `s` as a tuple of `cast` values, with a clear error naming `what`"
+    "Comma-separated `s` as a tuple of `cast` values, none twice, with a clear error naming `what`"
     try: out = tuple(cast(x.strip()) for x in s.split(",") if x.strip())
     except ValueError: raise ValueError(f"Malformed {what} {s!r}: expected comma-separated values like 0.1,0.2,0.5") from None
     if not out: raise ValueError(f"Empty {what} {s!r}")
+    if twice := sorted({x for x in out if out.count(x) > 1}, key=str): raise ValueError(f"{what} {s!r} names {twice} twice")
+    return out
+
+def parse_sparsities(s, what="sparsities"):
+    "`--sparsities` or `--control-sparsities`: comma-separated numbers, each in (0, 1)"
+    out = parse_list(s, float, what)
+    if bad := [x for x in out if not 0 < x < 1]: raise ValueError(f"--{what} must be numbers in (0, 1), got {bad}")
+    return out
+
+def parse_tasks(s):
+    "`--tasks`: comma-separated names from `TASK_NAMES`"
+    out = parse_list(s, str, "tasks")
+    if bad := [t for t in out if t not in TASK_NAMES]: raise ValueError(f"Unknown tasks {bad}; known: {', '.join(TASK_NAMES)}")
     return out
 
 # %% ../nbs/06_cli.ipynb #f0c1d2e4
 def parse_runs(s):
-    "`--runs`: the comma-separated run names in `s`, each checked by `cap_nb.experiment.parse_run`"
-    from cap_nb.experiment import parse_run
+    "`--runs`: the comma-separated run names `<run>[@seed]` in `s`, each from `RUNS`"
     runs = parse_list(s, str, "runs")
-    for r in runs: parse_run(r)
+    for r in runs:
+        base, at, seed = r.partition("@")
+        if at and not (seed.isascii() and seed.isdigit()): raise ValueError(f"Bad seed in run {r!r}: write '<run>@<seed>' with a whole number, e.g. 'cap_budget_permuted@3'")
+        if base not in RUNS: raise ValueError(f"Unknown run {r!r}; known: {', '.join(RUNS)} (the permuted controls take '@seed')")
+        if at and not base.endswith("_permuted"): raise ValueError(f"Run {r!r}: only the permuted-score controls (…_permuted@seed) use a seed")
     return runs
 
 # %% ../nbs/06_cli.ipynb #5826c884
+def _at_least(v, lo, what):
+    "`v` (an int from argparse, or None) after checking that it is at least `lo`"
+    if v is not None and v < lo: raise ValueError(f"{what} must be {'a positive integer' if lo == 1 else f'an integer >= {lo}'}, got {v}")
+    return v
+
 def parse_n_eval(s):
     "`--n-eval`: None, one int for every task, or 'task=n,...' as a dict (tasks not named are evaluated whole)"
-    if s is None or "=" not in s: return s and int(parse_list(s, int, "n-eval")[0])
-    try: return {t.strip(): int(n) for t, n in (kv.split("=") for kv in parse_list(s, str, "n-eval"))}
+    if s is None: return None
+    if "=" not in s:
+        if len(n := parse_list(s, int, "n-eval")) > 1: raise ValueError(f"--n-eval {s!r}: give one number for every task, or task=n pairs like arc_easy=600,gsm8k=100")
+        return _at_least(n[0], 1, "--n-eval")
+    try: pairs = [(t.strip(), int(n)) for t, n in (kv.split("=") for kv in parse_list(s, str, "n-eval"))]
     except ValueError: raise ValueError(f"Malformed n-eval {s!r}: expected 500 or arc_easy=600,gsm8k=100") from None
+    tasks = [t for t, _ in pairs]
+    if twice := sorted({t for t in tasks if tasks.count(t) > 1}): raise ValueError(f"--n-eval {s!r} names {twice} twice")
+    if bad := [t for t in tasks if t not in TASK_NAMES]: raise ValueError(f"--n-eval names unknown tasks {bad}; known: {', '.join(TASK_NAMES)}")
+    return {t: _at_least(n, 1, f"--n-eval {t}") for t, n in pairs}
 
 # %% ../nbs/06_cli.ipynb #aca4c7da
 REPORT_METRICS = ("acc", "p_gold", "gold_logprob", "unparseable")
@@ -65,16 +109,25 @@ def _read_leniently(items, cfg, print_fn):
     print_fn("Answers read leniently: 'the answer is X' and \\boxed{X} count too (the stored results are unchanged; files end in _lenient)\n")
     return cot_rescore(items, orders=cot_orders(SimpleNamespace(orders=cfg.get("orders"))))
 
+def _check_report(out, lenient):
+    "The configuration of the results folder `out` (its experiment.json), after checking that `report` can read and write there"
+    f = out / "experiment.json"
+    if not f.is_file(): raise FileNotFoundError(f"{out} is not a cap_nb results folder (it holds no experiment.json)")
+    try: cfg = json.loads(f.read_text())
+    except ValueError: cfg = None
+    if not isinstance(cfg, dict): raise ValueError(f"{f} is damaged (not a JSON object): restore it from a copy of the folder")
+    if lenient and cfg.get("fmt") != "cot": raise ValueError(f"--lenient reads chain-of-thought answers again; {out} holds fmt={cfg.get('fmt')!r} results")
+    if not any((out / "runs").glob("*.json")): raise ValueError(f"{out} holds no finished cell yet: start (or resume) it with `cap_nb run --out {out}`")
+    if not os.access(out, os.W_OK): raise ValueError(f"{out} is not writable: the report writes its tables and figures there; report on a copy")
+    return cfg
+
 def report(out, print_fn=print, lenient=False): # lenient: read chain-of-thought answers again by `cot_rescore`
     "Print the summary table and the paired CAP − Wanda comparisons of the results folder `out`; write figures"
     import pandas as pd
     from cap_nb.experiment import load_results, grid_summary, paired_vs, plot_grid, letter_counts, write_atomic
     out = Path(out)
-    if not (out / "experiment.json").exists(): raise FileNotFoundError(f"{out} is not a cap_nb results folder")
-    cfg = json.loads((out / "experiment.json").read_text())
-    if lenient and cfg.get("fmt") != "cot": raise ValueError(f"--lenient reads chain-of-thought answers again; {out} holds fmt={cfg.get('fmt')!r} results")
+    with as_bad_argument(): cfg = _check_report(out, lenient)
     items, info = load_results(out)
-    if not len(items): raise ValueError(f"{out} holds no finished cell yet: start (or resume) it with `cap_nb run --out {out}`")
     if lenient: items = _read_leniently(items, cfg, print_fn)
     s = grid_summary(items, metrics=REPORT_METRICS)
     acc = reported(s).copy()
@@ -100,37 +153,44 @@ def report(out, print_fn=print, lenient=False): # lenient: read chain-of-thought
 
 # %% ../nbs/06_cli.ipynb #243413e2
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    "Help that shows every option's default, except empty ones"
-    def _get_help_string(self, a): return a.help if a.default in (None, False) else super()._get_help_string(a)
+    "Help that shows every option's default (0 too; a flag's as 'off'); an option without a value says what it means in its text"
+    def _get_help_string(self, a):
+        if a.default is None or a.default == argparse.SUPPRESS or "default" in (a.help or ""): return a.help
+        return f"{a.help} (default: off)" if a.default is False else super()._get_help_string(a)
 
 def _parser():
     fmt = _Help
-    p = argparse.ArgumentParser(prog="cap_nb", description="Causal Attribution Pruning (CAP) for LLMs", formatter_class=fmt)
+    p = argparse.ArgumentParser(prog="cap_nb", description="Causal Attribution Pruning (CAP) for LLMs", formatter_class=fmt,
+                                epilog="Each command has options of its own: `cap_nb run --help` (likewise demo, report, structured) "
+                                       "lists them with their defaults.")
     p.add_argument("--debug", action="store_true", help="on an error, show the full Python traceback")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="{demo,run,report,structured}")
     d = sub.add_parser("demo", help="score heads, prune 20 %% with CAP and Wanda, evaluate (default model, minutes)", formatter_class=fmt)
     d.add_argument("--out", default="cap_demo", help="results folder"); d.add_argument("--model", default=DEFAULT_MODEL, choices=MODELS, help="model")
-    r = sub.add_parser("run", help="run or resume a grid of runs x sparsities x tasks", formatter_class=fmt)
+    r = sub.add_parser("run", help="run or resume a grid of runs x sparsities x tasks", formatter_class=fmt,
+                   description="Run, or resume, a grid of runs x sparsities x tasks into --out. Without options: the whole replication, "
+                               "14 runs x 6 sparsities on three whole test splits (186 times the item evaluations of `cap_nb demo`). "
+                               "It says what it will compute before it loads the model.")
     r.add_argument("--model", default=DEFAULTS["model"], help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
     r.add_argument("--runs", "--methods", dest="runs", default=",".join(DEFAULTS["runs"]),
                    help=f"comma-separated runs from: {', '.join(RUNS)}; permuted controls take @seed")
     r.add_argument("--sparsities", default=",".join(map(str, DEFAULTS["sparsities"])), help="comma-separated, each in (0, 1)")
     r.add_argument("--tasks", default=",".join(DEFAULTS["tasks"]), help=f"comma-separated tasks from: {', '.join(TASK_NAMES)}")
     r.add_argument("--calib-n", type=int, default=DEFAULTS["calib_n"], help="calibration problems per calibration task")
-    r.add_argument("--n-eval", default=DEFAULTS["n_eval"], help="items per task: 500, or per task: arc_easy=600,gsm8k=100 (others whole)")
+    r.add_argument("--n-eval", default=DEFAULTS["n_eval"], help="items per task: 500, or per task: arc_easy=600,gsm8k=100, others whole (default: every test item)")
     r.add_argument("--dtype", default=DEFAULTS["dtype"], choices=DTYPES, help="weights' dtype (log-softmax is always fp32)")
     r.add_argument("--score-method", default=DEFAULTS["score_method"], choices=SCORE_METHODS, help="how causal head scores are computed")
     r.add_argument("--lookahead", type=int, default=DEFAULTS["lookahead"],
-                   help="--score-method lookahead: layers run exactly after each head, first order after them (default 2)")
+                   help="--score-method lookahead: layers run exactly after each head, first order after them (default: 2)")
     r.add_argument("--fmt", default=DEFAULTS["fmt"], choices=FORMATS,
                    help="cloze (lm-eval), letter (chat template) or cot (reasoning, then an answer line; needs --n-eval)")
-    r.add_argument("--max-new-tokens", type=int, default=DEFAULTS["max_new_tokens"], help="cot: most generated tokens per answer (default 256)")
+    r.add_argument("--max-new-tokens", type=int, default=DEFAULTS["max_new_tokens"], help="cot: most generated tokens per answer (default: 256)")
     r.add_argument("--calib-seed", type=int, default=DEFAULTS["calib_seed"], help="seed of the calibration draw (train splits)")
     r.add_argument("--orders", default=DEFAULTS["orders"], choices=["reversed", "cyclic"],
                    help="letter/cot: score each ARC item in several choice orders and average (default: letter one order, cot reversed)")
-    r.add_argument("--eval-exclude", default=DEFAULTS["eval_exclude"], help="file of evaluation item ids (one per line) left out before sampling")
+    r.add_argument("--eval-exclude", default=DEFAULTS["eval_exclude"], help="file of evaluation item ids (one per line) left out before sampling (default: none)")
     r.add_argument("--control-sparsities", default=DEFAULTS["control_sparsities"], help="run the controls only at these sparsities (default: all)")
-    r.add_argument("--out", required=True, help="results folder (created, or resumed if it holds the same configuration)")
+    r.add_argument("--out", required=True, help="results folder (created, or resumed if it holds the same configuration); required")
     r.add_argument("--score-metric", default=DEFAULTS["score_metric"], choices=SCORE_METRICS, help="what head ablations are scored on (head_scores' metric)")
     r.add_argument("--calib-k", type=int, default=DEFAULTS["calib_k"], help="score heads on this many disjoint calibration subsets, median (default: 3 for ce, else 1)")
     r.add_argument("--calib-targets", default=DEFAULTS["calib_targets"], choices=CALIB_TARGETS, help="calibration targets: the gold answer, or reasoning that ends in it (cot)")
@@ -142,17 +202,17 @@ def _parser():
     rp.add_argument("--lenient", action="store_true", help="chain of thought: also read 'the answer is X' and \\boxed{X} (post hoc; writes *_lenient files)")
     st = sub.add_parser("structured", help="cut whole heads and MLP channels out of a model and save the smaller checkpoint", formatter_class=fmt)
     st.add_argument("--model", default=DEFAULT_MODEL, help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
-    st.add_argument("--fraction", type=float, required=True, help="share of every decoder layer's linear parameters to remove, in [0, 1)")
+    st.add_argument("--fraction", type=float, required=True, help="share of every decoder layer's linear parameters to remove, in [0, 1); required")
     st.add_argument("--criterion", default="fluctuation", choices=CRITERIA,
                     help="which units go: causal scores (cap; cap_abs ranks channels by |score|; both need --scores), FLAP's fluctuation, magnitude or random")
-    st.add_argument("--scores", help="--criterion cap or cap_abs: a scores.safetensors with neuron scores, e.g. from `cap_nb run`")
+    st.add_argument("--scores", help="--criterion cap or cap_abs: a scores.safetensors with neuron scores, e.g. from `cap_nb run` (default: none)")
     st.add_argument("--compensate", action="store_true", help="fold the removed inputs' calibration means into biases (FLAP; Llama, Gemma3 heads)")
     st.add_argument("--calib-n", type=int, default=16, help="fluctuation or --compensate: calibration problems per task (train splits)")
     st.add_argument("--calib-seed", type=int, default=0, help="seed of the calibration draw")
     st.add_argument("--multiple-of", type=int, default=1, help="kept MLP channels per layer rounded to a multiple of this (GPU shapes)")
     st.add_argument("--seed", type=int, default=0, help="--criterion random: its seed")
     st.add_argument("--dtype", default=None, choices=DTYPES, help="weights' dtype (default: the scores' with --scores, else fp32)")
-    st.add_argument("--out", required=True, help="folder for the checkpoint (must not hold one)")
+    st.add_argument("--out", required=True, help="folder for the checkpoint (must not hold one); required")
     return p
 
 # %% ../nbs/06_cli.ipynb #99bb94d5
@@ -160,34 +220,79 @@ def read_ids(path):
     "Item ids listed in the text file `path`, one per line (blank lines and '#' comments ignored), sorted"
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"--eval-exclude: no file {p}")
-    return tuple(sorted({l.strip() for l in p.read_text().splitlines() if l.strip() and not l.startswith("#")}))
+    try: lines = p.read_text().splitlines()
+    except UnicodeDecodeError: raise ValueError(f"--eval-exclude: {p} is not a text file of item ids") from None
+    if not (ids := tuple(sorted({l.strip() for l in lines if l.strip() and not l.strip().startswith("#")}))): raise ValueError(f"--eval-exclude: {p} lists no item ids")
+    return ids
+
+# %% ../nbs/06_cli.ipynb #d52fbe13
+def check_out(out, what="--out"):
+    "`out` as a Path, after checking that it is (or can become) a folder this user writes into; nothing is created"
+    if not str(out).strip(): raise ValueError(f"{what} is empty: name a folder")
+    p = q = Path(out).expanduser()
+    if p.exists() and not p.is_dir(): raise ValueError(f"{what} {out} is a file, not a folder: name a folder")
+    while not q.exists(): q = q.parent
+    if not q.is_dir(): raise ValueError(f"{what} {out}: {q} is a file, so no folder can be made inside it")
+    if not os.access(q, os.W_OK | os.X_OK): raise ValueError(f"{what} {out}: {q} is not writable by this user")
+    return p
+
+def check_model(name, what="--model"):
+    "`name` after checking that it is a known short name, a .gguf file, a checkpoint folder or a hub id 'org/name', as `checkpoint_for` reads it; nothing is read"
+    s, p = str(name), Path(str(name)).expanduser()
+    if s in MODELS: return s
+    if not s.strip(): raise ValueError(f"{what} is empty: name a model, e.g. {DEFAULT_MODEL}")
+    if p.suffix == ".gguf" and not p.is_file(): raise FileNotFoundError(f"{what}: no GGUF file at {p}")
+    if p.suffix != ".gguf" and p.exists() and not (p / "config.json").is_file(): raise FileNotFoundError(f"{what}: {p} has no config.json: not a model checkpoint")
+    if not p.exists() and (s.count("/") != 1 or s.startswith((".", "/", "~")) or not all(s.split("/")) or any(c.isspace() for c in s)):
+        raise ValueError(f"{what} {s!r} is neither a known short name ({', '.join(MODELS)}), a .gguf file, a checkpoint folder, nor a hub id like 'org/name'")
+    return s
 
 # %% ../nbs/06_cli.ipynb #5ab004a9
+def _combinable(kw):
+    "The `run_settings` fields `kw`, after refusing the option combinations the grid cannot run (the `Experiment` checks them again)"
+    for bad, msg in [(kw["lookahead"] is not None and kw["score_method"] != "lookahead", "--lookahead needs --score-method lookahead"),
+                     (kw["max_new_tokens"] is not None and kw["fmt"] != "cot", "--max-new-tokens needs --fmt cot"),
+                     (kw["orders"] is not None and kw["fmt"] == "cloze", "--orders needs --fmt letter or cot"),
+                     (kw["fmt"] == "cot" and kw["n_eval"] is None, "--fmt cot needs --n-eval: generated reasoning for whole test splits takes days"),
+                     (kw["calib_k"] is not None and kw["calib_k"] > kw["calib_n"], f"--calib-k {kw['calib_k']} needs at least as many calibration problems per task; --calib-n is {kw['calib_n']}"),
+                     (kw["score_metric"] == "accuracy" and kw["score_method"] in ("first_order", "lookahead", "hybrid"), "--score-metric accuracy needs --score-method exact or fast: the others follow gradients"),
+                     (bool(kw["control_sparsities"]) and not set(kw["control_sparsities"]) <= set(kw["sparsities"]),
+                      f"--control-sparsities {sorted(set(kw['control_sparsities'] or ()) - set(kw['sparsities']))} are not among --sparsities {list(kw['sparsities'])}"),
+                     (isinstance(kw["n_eval"], dict) and not set(kw["n_eval"]) <= set(kw["tasks"]), "--n-eval names tasks that are not in --tasks")]:
+        if bad: raise ValueError(msg)
+    return kw
+
+def run_settings(a):
+    "The `Experiment` fields given by parsed `run`/`demo` arguments `a`, each option checked on its own, without importing torch"
+    check_out(a.out); check_model(a.model)
+    if a.cmd == "demo": return dict(model=a.model)
+    for k, lo in (("calib_n", 1), ("calib_k", 1), ("lookahead", 1), ("max_new_tokens", 1), ("ppl_windows", 0)): _at_least(getattr(a, k), lo, "--" + k.replace("_", "-"))
+    return _combinable(dict(model=a.model, runs=parse_runs(a.runs), sparsities=parse_sparsities(a.sparsities), tasks=parse_tasks(a.tasks),
+                calib_n=a.calib_n, calib_seed=a.calib_seed, n_eval=parse_n_eval(a.n_eval), dtype=a.dtype, score_method=a.score_method,
+                fmt=a.fmt, max_new_tokens=a.max_new_tokens, orders=a.orders, eval_exclude=a.eval_exclude and read_ids(a.eval_exclude),
+                control_sparsities=a.control_sparsities and parse_sparsities(a.control_sparsities, "control-sparsities"),
+                score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows, lookahead=a.lookahead))
+
 def experiment_from_args(a):
-    "The `Experiment` described by parsed `run`/`demo` arguments, checked"
+    "The `Experiment` described by parsed `run`/`demo` arguments: each option checked (`run_settings`), then the whole grid"
+    kw = run_settings(a)  # a typo fails here, in a fraction of a second: torch is not imported yet
     from cap_nb.experiment import Experiment, check_experiment
-    if a.cmd == "demo": return check_experiment(Experiment.demo(model=a.model))
-    return check_experiment(Experiment(model=a.model, runs=parse_runs(a.runs),
-                                       sparsities=parse_list(a.sparsities, float, "sparsities"),
-                                       tasks=parse_list(a.tasks, str, "tasks"), calib_n=a.calib_n, calib_seed=a.calib_seed, n_eval=parse_n_eval(a.n_eval),
-                                       dtype=a.dtype, score_method=a.score_method, fmt=a.fmt, max_new_tokens=a.max_new_tokens, orders=a.orders,
-                                       eval_exclude=a.eval_exclude and read_ids(a.eval_exclude),
-                                       control_sparsities=a.control_sparsities and parse_list(a.control_sparsities, float, "sparsities"),
-                                       score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows,
-                                       lookahead=a.lookahead))
+    return check_experiment(Experiment.demo(**kw) if a.cmd == "demo" else Experiment(**kw))
 
 # %% ../nbs/06_cli.ipynb #81262761
 def main(argv=None):
-    "Run the `cap_nb` command given by the argument list `argv`; errors propagate (the console script is `cli`)"
+    "Run the `cap_nb` command given by the argument list `argv`; a request that cannot run raises `BadArgument` before any work"
     a = _parser().parse_args(argv)
     if a.cmd == "report": report(a.dir, lenient=a.lenient); return
     if a.cmd == "structured": structured_cmd(a); return
-    exp = experiment_from_args(a)
+    with as_bad_argument():
+        exp = experiment_from_args(a)  # every option, then the whole grid: before any folder, hash or model
+        from cap_nb.experiment import open_results, run_grid, grid_plan
+        if (Path(a.out) / "experiment.json").exists(): open_results(a.out, exp)  # a folder of another configuration fails here
     from cap_nb.models import checkpoint_for, load_model
-    from cap_nb.experiment import open_results, run_grid
     from cap_nb.distributed import init_distributed
-    ckpt = checkpoint_for(exp.model)  # an unknown model fails here, before the results folder is touched; verified once
-    if (Path(a.out) / "experiment.json").exists(): open_results(a.out, exp)  # a folder of another configuration fails before any work
+    if os.environ.get("RANK", "0") == "0": print(f"cap_nb {a.cmd}: {grid_plan(exp)}. Results in {a.out}; the same command resumes an interrupted run.", file=sys.stderr)
+    ckpt = checkpoint_for(exp.model)  # converted on first use, verified once
     init_distributed()  # under torchrun: join the process group first, so that each process loads onto its own GPU
     t0 = time.perf_counter(); print(f"loading {exp.model} ({exp.dtype})", file=sys.stderr)
     model, tok = load_model(ckpt, dtype=exp.dtype)  # an unreachable hub id fails here, before the folder is created
@@ -197,24 +302,23 @@ def main(argv=None):
     report(a.out)  # returns None: the console script's exit status is 0
 
 # %% ../nbs/06_cli.ipynb #1e74e7fb
-USAGE_ERRORS = (ValueError, TypeError, FileNotFoundError)
-
 def cli(argv=None):
-    "The `cap_nb` console script: `main` with one-line errors, exit status 2 for bad input and 1 otherwise"
+    "The `cap_nb` console script: `main` with one-line errors; status 2 for a `BadArgument`, 1 for anything else (shown with its type)"
     argv = list(sys.argv[1:] if argv is None else argv); debug = "--debug" in argv
     try: main([x for x in argv if x != "--debug"])
     except KeyboardInterrupt: sys.exit("cap_nb: interrupted; the same command resumes where it stopped")
     except Exception as e:
         if debug: raise
-        hint = "" if isinstance(e, USAGE_ERRORS) else " (--debug shows the traceback)"
-        print(f"cap_nb: error: {(str(e) or type(e).__name__).splitlines()[0]}{hint}", file=sys.stderr)
-        sys.exit(2 if isinstance(e, USAGE_ERRORS) else 1)
+        line = (str(e).splitlines() or [""])[0]
+        if isinstance(e, BadArgument): print(f"cap_nb: error: {line}", file=sys.stderr); sys.exit(2)
+        print(f"cap_nb: {type(e).__name__}" + (f": {line}" if line else "") + " (--debug shows the traceback)", file=sys.stderr); sys.exit(1)
 
 # %% ../nbs/06_cli.ipynb #d4013e6e
 _DTYPE_NAMES = {"torch.bfloat16": "bf16", "torch.float32": "fp32", "torch.float16": "fp16"}
 
 def _check_structured(a):
     "Raise on a bad `cap_nb structured` request, before anything is loaded"
+    check_out(a.out); check_model(a.model)
     if (Path(a.out) / "config.json").exists(): raise ValueError(f"{a.out} already holds a checkpoint; choose another --out")
     if not 0 <= a.fraction < 1: raise ValueError(f"--fraction must be in [0, 1), got {a.fraction}")
     if a.criterion.startswith("cap") != (a.scores is not None): raise ValueError("--criterion cap/cap_abs needs --scores, and --scores goes with them only")
@@ -225,7 +329,7 @@ def _check_structured(a):
 # %% ../nbs/06_cli.ipynb #bc55feee
 def structured_cmd(a):
     "`cap_nb structured`: check, load, cut, then save the checkpoint and `cap_structured.json`; returns that record"
-    _check_structured(a)
+    with as_bad_argument(): _check_structured(a)
     from cap_nb.models import checkpoint_for, load_model
     from cap_nb.causal_scores import HeadScores, calibration_set
     from cap_nb.prune import calib_batches
