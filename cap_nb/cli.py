@@ -20,13 +20,13 @@ RUNS = ("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap", "c
         "cap_budget_equal", "cap_scaled", "cap_scaled_permuted", "cap_scaled_equal", "cap_paper", "cap_paper_layerwise",
         "cap_paper_permuted", "cap_paper_equal", "magnitude_global")
 TASK_NAMES = ("arc_challenge", "arc_easy", "strategyqa", "gsm8k")
-DTYPES, SCORE_METHODS, FORMATS = ("bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid", "lookahead"), ("cloze", "letter", "cot")
+DTYPES, SCORE_METHODS, FORMATS = ("auto", "bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid", "lookahead"), ("cloze", "letter", "cot")
 SCORE_METRICS, CALIB_TARGETS = ("logprob", "accuracy", "logit", "ce"), ("answer", "cot")
 CRITERIA = ("cap", "cap_abs", "fluctuation", "magnitude", "random")  # `cap_nb structured`: which units go
 DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
                       "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5)),
                 sparsities=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0,
-                n_eval=None, dtype="bf16", orders=None, eval_exclude=None, control_sparsities=None,
+                n_eval=None, dtype="auto", orders=None, eval_exclude=None, control_sparsities=None,
                 score_method="hybrid", fmt="cloze", max_new_tokens=None, score_metric="logprob", calib_k=None, calib_targets="answer",
                 ppl_windows=0, lookahead=None)
 
@@ -167,9 +167,10 @@ def _parser():
     sub = p.add_subparsers(dest="cmd", required=True, metavar="{demo,run,report,structured}")
     d = sub.add_parser("demo", help="score heads, prune 20 %% with CAP and Wanda, evaluate (default model, minutes)", formatter_class=fmt)
     d.add_argument("--out", default="cap_demo", help="results folder"); d.add_argument("--model", default=DEFAULT_MODEL, choices=MODELS, help="model")
+    d.add_argument("--dtype", default=DEFAULTS["dtype"], choices=DTYPES, help="weights' dtype; auto: bf16 where the hardware runs it natively, else fp32 (log-softmax is always fp32)")
     r = sub.add_parser("run", help="run or resume a grid of runs x sparsities x tasks", formatter_class=fmt,
                    description="Run, or resume, a grid of runs x sparsities x tasks into --out. Without options: the whole replication, "
-                               "14 runs x 6 sparsities on three whole test splits (186 times the item evaluations of `cap_nb demo`). "
+                               "14 runs x 6 sparsities on three whole test splits (373 times the item evaluations of `cap_nb demo`). "
                                "It says what it will compute before it loads the model.")
     r.add_argument("--model", default=DEFAULTS["model"], help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
     r.add_argument("--runs", "--methods", dest="runs", default=",".join(DEFAULTS["runs"]),
@@ -178,7 +179,7 @@ def _parser():
     r.add_argument("--tasks", default=",".join(DEFAULTS["tasks"]), help=f"comma-separated tasks from: {', '.join(TASK_NAMES)}")
     r.add_argument("--calib-n", type=int, default=DEFAULTS["calib_n"], help="calibration problems per calibration task")
     r.add_argument("--n-eval", default=DEFAULTS["n_eval"], help="items per task: 500, or per task: arc_easy=600,gsm8k=100, others whole (default: every test item)")
-    r.add_argument("--dtype", default=DEFAULTS["dtype"], choices=DTYPES, help="weights' dtype (log-softmax is always fp32)")
+    r.add_argument("--dtype", default=DEFAULTS["dtype"], choices=DTYPES, help="weights' dtype; auto: bf16 where the hardware runs it natively, else fp32 (log-softmax is always fp32)")
     r.add_argument("--score-method", default=DEFAULTS["score_method"], choices=SCORE_METHODS, help="how causal head scores are computed")
     r.add_argument("--lookahead", type=int, default=DEFAULTS["lookahead"],
                    help="--score-method lookahead: layers run exactly after each head, first order after them (default: 2)")
@@ -211,7 +212,7 @@ def _parser():
     st.add_argument("--calib-seed", type=int, default=0, help="seed of the calibration draw")
     st.add_argument("--multiple-of", type=int, default=1, help="kept MLP channels per layer rounded to a multiple of this (GPU shapes)")
     st.add_argument("--seed", type=int, default=0, help="--criterion random: its seed")
-    st.add_argument("--dtype", default=None, choices=DTYPES, help="weights' dtype (default: the scores' with --scores, else fp32)")
+    st.add_argument("--dtype", default=None, choices=DTYPES, help="weights' dtype (default: the scores' with --scores, else auto: bf16 where native, else fp32)")
     st.add_argument("--out", required=True, help="folder for the checkpoint (must not hold one); required")
     return p
 
@@ -265,7 +266,7 @@ def _combinable(kw):
 def run_settings(a):
     "The `Experiment` fields given by parsed `run`/`demo` arguments `a`, each option checked on its own, without importing torch"
     check_out(a.out); check_model(a.model)
-    if a.cmd == "demo": return dict(model=a.model)
+    if a.cmd == "demo": return dict(model=a.model, dtype=a.dtype)
     for k, lo in (("calib_n", 1), ("calib_k", 1), ("lookahead", 1), ("max_new_tokens", 1), ("ppl_windows", 0)): _at_least(getattr(a, k), lo, "--" + k.replace("_", "-"))
     return _combinable(dict(model=a.model, runs=parse_runs(a.runs), sparsities=parse_sparsities(a.sparsities), tasks=parse_tasks(a.tasks),
                 calib_n=a.calib_n, calib_seed=a.calib_seed, n_eval=parse_n_eval(a.n_eval), dtype=a.dtype, score_method=a.score_method,
@@ -287,11 +288,14 @@ def main(argv=None):
     if a.cmd == "structured": structured_cmd(a); return
     with as_bad_argument():
         exp = experiment_from_args(a)  # every option, then the whole grid: before any folder, hash or model
-        from cap_nb.experiment import open_results, run_grid, grid_plan
+        from cap_nb.experiment import open_results, run_grid, grid_plan, resolve_dtype, _default_device
+        from cap_nb.models import precision_note
+        note, exp = precision_note(exp.dtype, _default_device()), resolve_dtype(exp)  # the folder records the concrete dtype
         if (Path(a.out) / "experiment.json").exists(): open_results(a.out, exp)  # a folder of another configuration fails here
     from cap_nb.models import checkpoint_for, load_model
     from cap_nb.distributed import init_distributed
-    if os.environ.get("RANK", "0") == "0": print(f"cap_nb {a.cmd}: {grid_plan(exp)}. Results in {a.out}; the same command resumes an interrupted run.", file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":
+        print(f"cap_nb {a.cmd}: {grid_plan(exp)}. Results in {a.out}; the same command resumes an interrupted run.\n{note}", file=sys.stderr)
     ckpt = checkpoint_for(exp.model)  # converted on first use, verified once
     init_distributed()  # under torchrun: join the process group first, so that each process loads onto its own GPU
     t0 = time.perf_counter(); print(f"loading {exp.model} ({exp.dtype})", file=sys.stderr)
@@ -336,7 +340,11 @@ def structured_cmd(a):
     from cap_nb.structured import structured_prune, save_structured
     from cap_nb.experiment import environment, write_atomic
     hs, ckpt = a.scores and HeadScores.load(a.scores), checkpoint_for(a.model)
-    dtype = a.dtype or (hs and _DTYPE_NAMES.get(hs.settings.get("dtype"))) or "fp32"
+    from cap_nb.models import precision_note, as_dtype, dtype_name
+    from cap_nb.experiment import _default_device
+    want, dev = a.dtype or (hs and _DTYPE_NAMES.get(hs.settings.get("dtype"))) or "auto", _default_device()
+    print(f"cap_nb structured: {precision_note(want, dev) if want == 'auto' or a.dtype else f'precision: {want} (the scores were computed in it)'}", file=sys.stderr)
+    dtype = dtype_name(as_dtype(want, dev))
     model, tok = load_model(ckpt, dtype=dtype)
     if hs: HeadScores.load(a.scores, model)  # raises unless the scores belong to exactly these weights
     calib = calibration_set(n=a.calib_n, seed=a.calib_seed) if a.criterion == "fluctuation" or a.compensate else None

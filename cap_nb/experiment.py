@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['BASELINES', 'DATA_FREE', 'RunSpec', 'EQUAL_CONTROLS', 'FORMATS', 'generic_calibration', 'parse_run', 'Experiment',
            'is_control', 'equal_control', 'with_equal_controls', 'grid_cells', 'check_experiment', 'cot_orders',
-           'config_key', 'grid_size', 'grid_plan', 'open_results', 'results_lock', 'DenseRestorer', 'calibration_pairs',
-           'run_once', 'environment', 'record_environment', 'run_grid', 'evaluate_cell', 'cell_perplexity',
-           'load_results', 'base_name', 'per_item', 'grid_summary', 'letter_counts', 'batch_calibrated', 'holm',
-           'paired_vs', 'task_metric', 'plot_grid', 'plot_head_map', 'explore', 'write_atomic']
+           'config_key', 'grid_size', 'grid_plan', 'resolve_dtype', 'open_results', 'results_lock', 'DenseRestorer',
+           'calibration_pairs', 'run_once', 'environment', 'record_environment', 'run_grid', 'evaluate_cell',
+           'cell_perplexity', 'load_results', 'base_name', 'per_item', 'grid_summary', 'letter_counts',
+           'batch_calibrated', 'holm', 'paired_vs', 'task_metric', 'plot_grid', 'plot_head_map', 'explore',
+           'write_atomic']
 
 # %% ../nbs/05_experiment.ipynb #bf695fcf
 import dataclasses, functools, hashlib, json, os, platform, random, shutil, time, warnings
@@ -21,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 from filelock import FileLock, Timeout
 from .models import (load_model, model_fingerprint, weights_hash, DEFAULT_MODEL, write_atomic, read_cached, short_hash,
-                           as_dtype)
+                           as_dtype, dtype_name, hardware)
 from .tasks import load_task, TASKS, gold_pair
 from .loglik import answer_logprob
 from .causal_scores import HeadScores, calibration_set, calibration_subsets, head_scores, SCORE_METHODS, SCORE_METRICS, TARGETS as CALIB_TARGETS
@@ -85,7 +86,7 @@ def _plain(v):
 class Experiment:
     "Everything that defines a grid of pruning runs"
     model: str = DEFAULT_MODEL
-    dtype: str = "bf16"  # 2.5-3.6x faster than fp32 on CPU; log-softmax is always fp32
+    dtype: str = "auto"  # bf16 where the hardware runs it natively, else fp32 (`resolve_dtype`); log-softmax is always fp32
     runs: tuple = ("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled",
                    "cap_budget_equal", "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5))
     sparsities: tuple = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
@@ -113,9 +114,9 @@ class Experiment:
 
     @classmethod
     def demo(cls, **kw):
-        "The `cap_nb demo` grid: dense, Wanda and CAP at 20 % on fixed ARC-Easy/StrategyQA subsets"
+        "The `cap_nb demo` grid: dense, Wanda and CAP at 20 % on 100 fixed ARC-Easy and StrategyQA items, first-order head scores"
         return cls(**{**dict(runs=("dense", "wanda", "cap_budget"), sparsities=(0.2,), tasks=("arc_easy", "strategyqa"),
-                             n_eval=200, calib_n=8), **kw})
+                             n_eval=100, calib_n=8, score_method="first_order"), **kw})
 
 # %% ../nbs/05_experiment.ipynb #dc604c58
 EQUAL_CONTROLS = {"cap_paper": "magnitude_global"}  # runs whose equal-score control is a method of its own
@@ -286,10 +287,20 @@ def grid_plan(exp):
             + f"): {evals:,} item evaluations, {evals / demo:.3g} times those of `cap_nb demo`; head scores on "
             + f"{len(exp.calib_tasks) * exp.calib_n} calibration problems ({exp.score_method})")
 
+# %% ../nbs/05_experiment.ipynb #d4ff5c6e
+def _default_device(): return "cuda" if torch.cuda.is_available() else "cpu"
+
+def resolve_dtype(exp, model=None):
+    "`exp` with dtype 'auto' made concrete: the dtype of `model` if given, else what this machine runs natively"
+    if exp.dtype not in (None, "auto"): return exp
+    d = next(model.parameters()).dtype if model is not None else as_dtype("auto", _default_device())
+    return dataclasses.replace(exp, dtype=dtype_name(d))
+
 # %% ../nbs/05_experiment.ipynb #b0d15e30
 def open_results(out, exp):
     "Create or reopen the results folder `out` for `exp`; a folder of another configuration is an error"
     if not str(out).strip(): raise ValueError("The results folder is empty (''): name a folder")
+    exp = resolve_dtype(exp)  # the folder records the precision it was made in, never 'auto'
     out = Path(out); cfg = out / "experiment.json"; text = json.dumps(asdict(exp), indent=1)  # fails before anything is made
     if out.exists() and not out.is_dir(): raise NotADirectoryError(f"{out} is a file, not a results folder: choose a folder")
     if cfg.exists():
@@ -298,7 +309,8 @@ def open_results(out, exp):
         if not isinstance(old, dict): raise ValueError(f"{cfg} is damaged (not a JSON object): restore it, or start again in another folder")
         old = {**{f.name: f.default for f in dataclasses.fields(exp)}, **old}  # fields added since it was written: defaults
         if diff := sorted(k for k in set(old) | set(asdict(exp)) if json.dumps(old.get(k)) != json.dumps(asdict(exp).get(k))):
-            raise ValueError(f"{out} holds results of a different configuration (differs in {diff}); use another folder")
+            hint = f" (it was made in {old['dtype']}: pass dtype {old['dtype']!r} to resume it here)" if "dtype" in diff else ""
+            raise ValueError(f"{out} holds results of a different configuration (differs in {diff}){hint}; use another folder")
     else:
         out.mkdir(parents=True, exist_ok=True)
         write_atomic(cfg, text)
@@ -380,13 +392,11 @@ def _version(pkg):
     try: return md.version(pkg)
     except md.PackageNotFoundError: return None
 
-def environment():
-    "Library versions, Python, CPU, threads and load average of this process, as a dict"
-    cpu = platform.processor()
-    if Path("/proc/cpuinfo").exists(): cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), cpu)
+def environment(device="cpu", **extra): # extra: fields of the run, e.g. its precision
+    "Library versions, Python, CPU model and flags, the bf16 answer, threads and load average of this process, as a dict"
     libs = {k: _version(k) for k in ("cap_nb", "torch", "transformers", "tokenizers", "numpy", "pandas", "safetensors", "gguf")}
     return dict(time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), python=platform.python_version(), platform=platform.platform(),
-                cpu=cpu, cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), loadavg=list(os.getloadavg()), **libs)
+                **hardware(device), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), loadavg=list(os.getloadavg()), **libs, **extra)
 
 def _environment_entries(f):
     "The entries of the record `f` ([] if none); a damaged record is renamed aside, with a warning, never deleted"
@@ -398,10 +408,10 @@ def _environment_entries(f):
     warnings.warn(f"{f} is damaged (not a JSON list): kept as {kept.name}; a new record starts")
     return []
 
-def record_environment(out):
-    "Append `environment()` to `out/environment.json`; returns the entries"
+def record_environment(out, device="cpu", **extra):
+    "Append `environment(device, **extra)` to `out/environment.json`; returns the entries"
     f = Path(out) / "environment.json"
-    entries = _environment_entries(f) + [environment()]
+    entries = _environment_entries(f) + [environment(device, **extra)]
     write_atomic(f, json.dumps(entries, indent=1)); return entries
 
 # %% ../nbs/05_experiment.ipynb #80d6e4a1
@@ -409,7 +419,8 @@ def run_grid(exp, out, model=None, tok=None, # a loaded model/tokenizer instead 
              progress=True):
     "Run (or resume) every cell of `exp` into the folder `out` (locked meanwhile); returns the per-item results DataFrame"
     if init_distributed()[0] > 0: _score_and_exit(exp, Path(out), model, tok)  # under torchrun, processes > 0 only help score
-    out = open_results(out, exp := check_experiment(exp))
+    exp = resolve_dtype(check_experiment(exp), model)
+    out = open_results(out, exp)
     with results_lock(out): _run_cells(exp, out, model, tok, progress)
     return load_results(out)
 
@@ -437,7 +448,7 @@ def _score_and_exit(exp, out, model, tok):
 def _run_cells(exp, out, model, tok, progress):
     timings = dict(load=0.0, scores=0.0, prune=0.0, eval=0.0); t0 = time.perf_counter()
     if model is None: model, tok = load_model(exp.model, dtype=exp.dtype)
-    timings["load"] = time.perf_counter() - t0; record_environment(out)
+    timings["load"] = time.perf_counter() - t0; record_environment(out, str(model.device), precision=dtype_name(model.dtype))
     calib = calibration_set(exp.calib_tasks, exp.calib_n, exp.calib_seed, targets=exp.calib_targets)
     calibs = dict(reasoning=calibration_pairs(calib), generic=generic_calibration(exp.generic_n) if _uses_generic(exp) else None)
     t0 = time.perf_counter(); scores = _scores(model, tok, calib, exp, out, progress); timings["scores"] = time.perf_counter() - t0
