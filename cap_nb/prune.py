@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['SHARED_INPUT', 'PRUNE_METHODS', 'CAP_OPTIONS', 'CHECKPOINT_FILES', 'sparsity_table', 'as_number', 'as_integer',
-           'calib_batches', 'peak_memory', 'LayerStats', 'layer_stats', 'walk_layers', 'PruneConfig', 'WalkState',
-           'magnitude_rule', 'wanda_rule', 'sparsegpt_rule', 'cap_attention_masks', 'cap_mlp_masks', 'cap_rule',
-           'paper_kth', 'paper_masks', 'paper_rule', 'paper_layer_rule', 'PruneMethod', 'owl_allocation', 'PruneReport',
-           'prune', 'check_replaceable', 'written_folder', 'save_pruned', 'load_pruned', 'head_kept',
+           'calib_batches', 'peak_memory', 'calib_items', 'LayerStats', 'layer_stats', 'walk_layers', 'PruneConfig',
+           'WalkState', 'magnitude_rule', 'wanda_rule', 'sparsegpt_rule', 'cap_attention_masks', 'cap_mlp_masks',
+           'cap_rule', 'paper_kth', 'paper_masks', 'paper_rule', 'paper_layer_rule', 'PruneMethod', 'owl_allocation',
+           'PruneReport', 'prune', 'check_replaceable', 'written_folder', 'save_pruned', 'load_pruned', 'head_kept',
            'plot_layer_sparsity', 'plot_head_kept']
 
 # %% ../nbs/03_prune.ipynb #7d526b58
@@ -120,6 +120,11 @@ def _summed(tensors):
         for t in tensors: d.all_reduce(t)
     return tensors
 
+def calib_items(batches):
+    "Each calibration sequence of `batches` alone, in order, its padding removed: [1, length] ids and a mask of ones"
+    return [(ids[i][am[i].bool()][None], torch.ones(1, int(am[i].sum()), dtype=am.dtype, device=am.device))
+            for ids, am in batches for i in range(len(ids))]
+
 @dataclass
 class LayerStats:
     "Calibration statistics of one decoder layer: each linear's input column norms ‖X_j‖₂ and (SparseGPT) Hessian XᵀX"
@@ -157,7 +162,7 @@ def walk_layers(model, batches, # from `calib_batches`, or None for data-free me
                 layer_sparsity, hessian=False, progress=True):
     "Prune `model` in place layer by layer with `rule`, feeding each layer the pruned outputs of the previous; returns masks"
     hidden, layer_kwargs, attn_masks, masks, lay, undo = [], [], [], {}, attention_layout(model), []
-    for ids, am in _shard(batches) or []:  # under torch.distributed: this process's share
+    for ids, am in calib_items(_shard(batches) or []):  # one sequence at a time; under torch.distributed this process's share
         h, kw = layer_inputs(model, ids, am); hidden.append(h); layer_kwargs.append(kw); attn_masks.append(am)
     with _undone_on_error(undo):
         for layer in tqdm(lay, desc="layers", disable=not progress, leave=False):
@@ -388,7 +393,7 @@ def owl_allocation(model, batches, sparsity, m=5.0, lam=0.08):
     "Per-layer sparsities from the outlier ratios of the dense model's Wanda metric (OWL)"
     lay = attention_layout(model)
     with torch.no_grad(), capture(model, "sq_norm") as rec:
-        for ids, am in batches:
+        for ids, am in calib_items(batches):
             rec.token_mask = am
             model(input_ids=ids, attention_mask=am, use_cache=False)
     ratios = [outlier_ratio([wanda_importance(l.weight, rec.input_norm(lo.index, n)) for n, l in lo.linears.items()], m)
