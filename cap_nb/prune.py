@@ -514,7 +514,7 @@ def prune(model, method, # a name in `PRUNE_METHODS`
         layer_s = owl_allocation(model, batches, config.sparsity) if allocation == "owl" else [config.sparsity] * len(attention_layout(model))
         masks = walk_layers(model, batches, partial(spec.rule, config=config, walk=WalkState()), layer_s, spec.hessian, progress)
     after = sparsity_table(model)
-    if previous is None and before.zeros.sum(): _zeros_said(before, after, config.sparsity)
+    if previous is None and before.zeros.sum() > 0.01 * before.numel.sum(): _zeros_said(before, after, config.sparsity)  # not a quantized model's few
     return PruneReport(settings, after, masks, mem["time_s"], mem["peak_bytes"],
                        sum(p.numel() * p.element_size() for p in model.parameters()), config.dense_fingerprint, [float(x) for x in layer_s])
 
