@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-from .storage import (file_sha256, short_hash, write_atomic, read_cached, cache_dir, clean_partials, write_folder_atomic,
+from .storage import (file_sha256, short_hash, write_atomic, read_cached, cache_dir, written_folder,
                             write_manifest, verified_folder)
 
 # %% ../nbs/00a_models.ipynb #d71eb97b
@@ -90,10 +90,7 @@ def gguf_to_checkpoint(gguf_path, out_dir):
     with tqdm(total=2, desc=f"converting {gguf_path.name}", bar_format="{desc}: step {n_fmt}/{total_fmt}{postfix}") as bar:
         bar.set_postfix_str("reading and dequantizing the GGUF file"); model, tok = _read_gguf(gguf_path); bar.update()
         bar.set_postfix_str("writing safetensors and the sha256 manifest")
-        def fill(tmp): model.save_pretrained(tmp); tok.save_pretrained(tmp); write_manifest(tmp)
-        try: write_folder_atomic(out_dir, fill)
-        except FileExistsError:  # another process finished the same conversion first
-            if not (out_dir / "config.json").exists(): raise
+        with written_folder(out_dir) as tmp: model.save_pretrained(tmp); tok.save_pretrained(tmp); write_manifest(tmp)
         bar.update()
     return out_dir
 

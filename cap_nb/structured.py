@@ -4,18 +4,21 @@
 
 # %% auto #0
 __all__ = ['CRITERIA', 'feature_index', 'slice_linear', 'kept_heads', 'structure', 'remove_units', 'n_params', 'tensor_bytes',
-           'save_structured', 'load_structured', 'magnitude_scores', 'input_moments', 'fluctuation_scores',
-           'random_scores', 'compensate_bias', 'unit_params', 'head_patterns', 'choose_heads', 'structured_plan',
-           'heads_plan', 'plan_summary', 'unit_scores', 'structured_prune', 'plot_speed_accuracy']
+           'layer_shapes', 'save_structured', 'load_structured', 'magnitude_scores', 'input_moments',
+           'fluctuation_scores', 'random_scores', 'compensate_bias', 'unit_params', 'head_patterns', 'choose_heads',
+           'structured_plan', 'heads_plan', 'plan_summary', 'unit_scores', 'structured_prune', 'plot_speed_accuracy']
 
 # %% ../nbs/08_structured.ipynb #8fa17bca
-import os
+import json, os
 from pathlib import Path
 import torch
 from torch import nn
+from safetensors import SafetensorError
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM
+from .models import write_atomic
 from .hooks import decoder_stack, attention_layout, decoder_layers, head_mask, mlp_mask, capture, max_heads, pad_layers
+from .prune import written_folder, check_replaceable, as_number, as_integer
 
 # %% ../nbs/08_structured.ipynb #2e7abf84
 def feature_index(units, width):
@@ -119,11 +122,19 @@ def tensor_bytes(path):
     return os.path.getsize(path) - 8 - header
 
 # %% ../nbs/08_structured.ipynb #7289d8a2
-def save_structured(model, tok, path):
-    "Save `model` (and `tok` unless None) as a Hugging Face checkpoint whose config describes the cut shapes; returns the path"
-    path = Path(path); _sync_config(model).save_pretrained(path)
-    if tok is not None: tok.save_pretrained(path)
-    return path
+def layer_shapes(model):
+    "[(query heads, KV heads, MLP channels)] of each decoder layer, read from the weights"
+    return [(lo.n_heads, lo.n_kv_heads, lo.n_neurons) for lo in attention_layout(model)]
+
+def save_structured(model, tok, path, record=None): # record: more for cap_structured.json, e.g. what `cap_nb structured` ran
+    "Save `model` (+ `tok`) as one checkpoint folder, all or nothing, whose config describes the cut shapes; returns the path"
+    path = check_replaceable(path); _sync_config(model)
+    with written_folder(path) as tmp:
+        model.save_pretrained(tmp)
+        if tok is not None: tok.save_pretrained(tmp)
+        rec = {**(record or {}), "params_after": n_params(model), "layers_after": layer_shapes(model)}
+        write_atomic(tmp / "cap_structured.json", json.dumps(rec, indent=1, default=str))
+    return Path(path)
 
 # %% ../nbs/08_structured.ipynb #67fa6aba
 def _base_plan(cfg, s):
@@ -135,18 +146,52 @@ def _base_plan(cfg, s):
     return heads, {l: list(range(c, I)) for l, c in enumerate(s["intermediate_size"])}
 
 # %% ../nbs/08_structured.ipynb #6acd0c8b
-def load_structured(path, dtype=torch.float32, device="cpu"):
-    "Load a `save_structured` checkpoint: plain `from_pretrained` if all layers agree, else rebuilt from `cap_structured`"
-    path, cfg = Path(path), AutoConfig.from_pretrained(path)
-    s = getattr(cfg, "cap_structured", None)
-    if s is None: return AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
-    del cfg.cap_structured
-    model = remove_units(AutoModelForCausalLM.from_config(cfg, dtype=dtype), *_base_plan(cfg, s))
-    sd = {k: v for f in sorted(path.glob("*.safetensors")) for k, v in load_file(str(f)).items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
+def _checked_folder(path):
+    "Raise unless `path` holds a checkpoint with weights, saying so when a save left it half-written"
+    if path.suffix == ".partial" and path.name.startswith("."):
+        raise ValueError(f"{path} is the temporary folder of a save that did not finish; the checkpoint it was for was left as it was")
+    if not (path / "config.json").is_file(): raise FileNotFoundError(f"No checkpoint at {path} (no config.json)")
+    if not any(path.glob("*.safetensors")):
+        raise ValueError(f"{path} holds config.json but no weights: a save that stopped part-way (earlier versions wrote in place) "
+                         "left it half-written; save the model there again, which replaces it")
+
+def _check_record(path, model):
+    "Raise unless `model` has the parameter count and layer shapes that `path`/cap_structured.json records (if there is one)"
+    f = path / "cap_structured.json"
+    if not f.exists(): return
+    try: rec = json.loads(f.read_text())
+    except ValueError as e: raise ValueError(f"{f} is not valid JSON ({e}); the file is damaged: save the checkpoint again") from None
+    shapes, n = [list(s) for s in layer_shapes(model)], n_params(model)
+    saved = [list(s) for s in rec.get("layers_after", shapes)]
+    if saved != shapes:
+        i = next((i for i, (a, b) in enumerate(zip(saved, shapes)) if a != b), min(len(saved), len(shapes)))
+        raise ValueError(f"{path}: cap_structured.json records layer {i} as {saved[i:i + 1]} (heads, KV heads, channels) of {len(saved)} layers; "
+                         f"the weights give {shapes[i:i + 1]} of {len(shapes)}")
+    if rec.get("params_after", n) != n: raise ValueError(f"{path}: cap_structured.json records {rec['params_after']} decoder parameters, the weights hold {n}")
+
+# %% ../nbs/08_structured.ipynb #b8c00001
+def _load_weights(path, cfg, s, dtype):
+    "The model of checkpoint `path` with every weight read from its files: plain `from_pretrained`, or rebuilt from the shapes `s`"
     tied = {"lm_head.weight"} if cfg.tie_word_embeddings else set()
-    if unexpected or set(missing) - tied: raise ValueError(f"{path} does not fit its shapes: missing {missing}, unexpected {unexpected}")
-    model.tie_weights()
+    if s is None:
+        model, info = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, output_loading_info=True)
+        missing, unexpected = set(info["missing_keys"]) - tied, set(info["unexpected_keys"]) | {k for k, *_ in info.get("mismatched_keys", [])}
+    else:
+        model = remove_units(AutoModelForCausalLM.from_config(cfg, dtype=dtype), *_base_plan(cfg, s))
+        sd = {k: v for f in sorted(path.glob("*.safetensors")) for k, v in load_file(str(f)).items()}
+        missing, unexpected = model.load_state_dict(sd, strict=False); missing = set(missing) - tied
+        model.tie_weights()
+    if missing or unexpected: raise ValueError(f"{path} does not fit its shapes: missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}")
+    return model
+
+def load_structured(path, dtype=torch.float32, device="cpu"):
+    "Load a `save_structured` checkpoint: plain `from_pretrained` if all layers agree, else rebuilt from `cap_structured`; checked"
+    path = Path(path); _checked_folder(path)
+    cfg = AutoConfig.from_pretrained(path); s = cfg.__dict__.pop("cap_structured", None)
+    try: model = _load_weights(path, cfg, s, dtype)
+    except (OSError, RuntimeError, SafetensorError) as e:   # a truncated or damaged weights file
+        raise ValueError(f"{path}: the weights cannot be read ({type(e).__name__}: {str(e).splitlines()[0]}); the checkpoint is damaged: save it again") from None
+    _check_record(path, model)
     return model.to(device).eval()
 
 # %% ../nbs/08_structured.ipynb #3deed023
@@ -266,9 +311,9 @@ def structured_plan(model, head_scores, channel_scores, # [L, H] and [L, I], hig
                     fraction, # share of each layer's linear parameters to remove, in [0, 1)
                     multiple_of=1): # kept MLP channels per layer rounded to a multiple of this (GPU matrix shapes)
     "(heads, channels) to remove: per layer the largest GQA-valid head cut within the attention's share, then channels"
-    lay = attention_layout(model)
+    lay, fraction, multiple_of = attention_layout(model), as_number(fraction, "fraction"), as_integer(multiple_of, "multiple_of")
     if not 0 <= fraction < 1: raise ValueError(f"fraction must be in [0, 1), got {fraction}")
-    if not (isinstance(multiple_of, int) and 1 <= multiple_of <= min(lo.n_neurons for lo in lay)):
+    if not 1 <= multiple_of <= min(lo.n_neurons for lo in lay):
         raise ValueError(f"multiple_of must be an integer in [1, {min(lo.n_neurons for lo in lay)}], got {multiple_of!r}")
     _check_unit_scores(lay, head_scores, channel_scores)
     heads, channels = {}, {}
@@ -285,7 +330,7 @@ def structured_plan(model, head_scores, channel_scores, # [L, H] and [L, I], hig
 def heads_plan(model, head_scores, # [L, H], higher = keep
                kept_kv, per_kv): # KV heads kept per layer, query heads kept on each
     "{layer: heads to remove}: the same GQA-valid cut in every layer, the highest-scoring heads kept"
-    lay = attention_layout(model); _check_unit_scores(lay, head_scores)
+    lay, kept_kv, per_kv = attention_layout(model), as_integer(kept_kv, "kept_kv"), as_integer(per_kv, "per_kv"); _check_unit_scores(lay, head_scores)
     if bad := [lo for lo in lay if not (1 <= kept_kv <= lo.n_kv_heads and 1 <= per_kv <= lo.group_size)]:
         raise ValueError(f"Layer {bad[0].index} has {bad[0].n_kv_heads} KV heads of {bad[0].group_size} query heads; got kept_kv={kept_kv}, per_kv={per_kv}")
     return {lo.index: choose_heads(lo, head_scores[lo.index, :lo.n_heads].float(), kept_kv, per_kv) for lo in lay}
@@ -328,6 +373,7 @@ def structured_prune(model, fraction, # share of every decoder layer's linear pa
                      compensate=False, # fold the removed inputs' calibration means into biases (needs `batches`)
                      multiple_of=1): # kept channels per layer a multiple of this
     "Remove whole heads and MLP channels from `model` in place, chosen by `criterion`; returns a summary of what was removed"
+    fraction, multiple_of = as_number(fraction, "fraction"), as_integer(multiple_of, "multiple_of")
     if compensate and batches is None: raise ValueError("compensate=True needs calibration batches (the means of the removed inputs)")
     mom = input_moments(model, batches) if compensate or (criterion == "fluctuation" and batches is not None) else None  # one pass for both
     h, c = unit_scores(model, criterion, scores, batches, seed, mom)
@@ -335,12 +381,12 @@ def structured_prune(model, fraction, # share of every decoder layer's linear pa
     if compensate:
         for part, cut in (("o", heads), ("down", channels)):
             if any(cut.values()): _check_bias_field(model, part)
-    n0, lay0 = n_params(model), [(lo.n_heads, lo.n_kv_heads, lo.n_neurons) for lo in attention_layout(model)]
+    n0, lay0 = n_params(model), layer_shapes(model)
     remove_units(model, heads, channels, moments=mom if compensate else None)
     n1 = n_params(model)
     return dict(criterion=criterion, fraction=fraction, compensate=compensate, multiple_of=multiple_of, params_before=n0,
                 params_after=n1, removed=1 - n1 / n0, layers_before=lay0,
-                layers_after=[(lo.n_heads, lo.n_kv_heads, lo.n_neurons) for lo in attention_layout(model)])
+                layers_after=layer_shapes(model))
 
 # %% ../nbs/08_structured.ipynb #bf6eaae5
 def plot_speed_accuracy(points, # DataFrame: method, speed (x dense), mean, lo, hi; optional label
