@@ -5,7 +5,7 @@ nothing else: a test cell that also imports runs there without the cells above i
 root: `python tools/imports_apart.py [nbs/x.ipynb ...]` (default: every notebook); it prints what it moved and exits 1
 with `--check` when something would move (a check for CI).
 """
-import json, re, sys
+import ast, json, re, sys
 from pathlib import Path
 
 IMPORT = re.compile(r"^(import \S|from \S+ import )")
@@ -18,20 +18,24 @@ def imports_cell(cells):
             return i
 
 def movable(c):
-    "The top-level import lines of a code cell that also does something else (exported cells keep theirs)"
+    "Line numbers of the top-level import statements (one line each) of a code cell that also does something else; exported cells keep theirs"
     if c["cell_type"] != "code": return []
-    lines = "".join(c["source"]).splitlines()
+    src = "".join(c["source"]); lines = src.splitlines()
     if any(l.startswith("#| export") or l.startswith("#|export") for l in lines): return []
-    imps = [l for l in lines if IMPORT.match(l) and l.count("(") == l.count(")") and ";" not in l and not l.rstrip().endswith("\\")]
-    rest = [l for l in lines if l.strip() and not l.startswith("#|") and l not in imps]
-    return imps if imps and rest else []
+    code = "\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in lines)   # IPython magics are not Python
+    try: tree = ast.parse(code)
+    except SyntaxError: return []
+    at = [n.lineno - 1 for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+          and n.lineno == n.end_lineno and ";" not in lines[n.lineno - 1]]
+    rest = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
+    return at if at and rest else []
 
 def fix(path, check=False):
     nb = json.loads(Path(path).read_text()); cells = nb["cells"]; moved = []
     for c in cells:
-        if imps := movable(c):
-            moved += imps
-            if not check: c["source"] = "\n".join(l for l in "".join(c["source"]).splitlines() if l not in imps).splitlines(keepends=True)
+        if at := movable(c):
+            lines = "".join(c["source"]).splitlines(); moved += [lines[i] for i in at]
+            if not check: c["source"] = "\n".join(l for i, l in enumerate(lines) if i not in set(at)).splitlines(keepends=True)
     if moved and not check:
         i = imports_cell(cells)
         if i is None:
