@@ -210,7 +210,7 @@ def _parser():
     st.add_argument("--compensate", action="store_true", help="fold the removed inputs' calibration means into biases (FLAP; Llama, Gemma3 heads)")
     st.add_argument("--calib-n", type=int, default=16, help="fluctuation or --compensate: calibration problems per task (train splits)")
     st.add_argument("--calib-seed", type=int, default=0, help="seed of the calibration draw")
-    st.add_argument("--multiple-of", type=int, default=1, help="kept MLP channels per layer rounded to a multiple of this (GPU shapes)")
+    st.add_argument("--multiple-of", type=int, default=None, help="kept MLP channels per layer rounded to a multiple of this (default: 64 on a CUDA device, else 1)")
     st.add_argument("--seed", type=int, default=0, help="--criterion random: its seed")
     st.add_argument("--dtype", default=None, choices=DTYPES, help="weights' dtype (default: the scores' with --scores, else auto: bf16 where native, else fp32)")
     st.add_argument("--out", required=True, help="folder for the checkpoint (must not hold one); required")
@@ -328,7 +328,7 @@ def _check_structured(a):
     if a.criterion.startswith("cap") != (a.scores is not None): raise ValueError("--criterion cap/cap_abs needs --scores, and --scores goes with them only")
     if a.scores is not None and not Path(a.scores).is_file(): raise FileNotFoundError(f"--scores: no file {a.scores}")
     if a.calib_n < 1: raise ValueError(f"--calib-n must be a positive integer, got {a.calib_n}")
-    if a.multiple_of < 1: raise ValueError(f"--multiple-of must be a positive integer, got {a.multiple_of}")
+    if a.multiple_of is not None and a.multiple_of < 1: raise ValueError(f"--multiple-of must be a positive integer, got {a.multiple_of}")
 
 # %% ../nbs/06_cli.ipynb #bc55feee
 def structured_cmd(a):
