@@ -52,7 +52,7 @@ def one(nice, dtype="auto", emulate_avx2=False):
     return dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), wall_s=round(sum(float(x) * 60 ** i for i, x in enumerate(reversed(el.split(":")))), 1),
                 peak_gib=round(int(tv["Maximum resident set size (kbytes)"]) / 2**20, 2), cpu_percent=tv["Percent of CPU this job got"],
                 load_before=before, load_during=[min(samples, default=before), round(statistics.mean(samples or [before]), 2), max(samples, default=before)],
-                nice=nice, cpus=os.cpu_count(), cpu=cpu, torch=torch.__version__, transformers=transformers.__version__,
+                nice=nice, cpus=os.cpu_count(), torch=torch.__version__, transformers=transformers.__version__,
                 cap_nb=cap_nb.__version__, python=platform.python_version(), stages_s=st, emulate_avx2=emulate_avx2, **hw)
 
 

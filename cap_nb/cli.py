@@ -6,7 +6,7 @@
 __all__ = ['DEFAULT_MODEL', 'MODELS', 'RUNS', 'TASK_NAMES', 'DTYPES', 'SCORE_METHODS', 'FORMATS', 'SCORE_METRICS',
            'CALIB_TARGETS', 'CRITERIA', 'DEFAULTS', 'USAGE_ERRORS', 'REPORT_METRICS', 'BadArgument', 'as_bad_argument',
            'parse_list', 'parse_sparsities', 'parse_tasks', 'parse_runs', 'parse_n_eval', 'reported', 'report',
-           'read_ids', 'check_out', 'check_model', 'run_settings', 'experiment_from_args', 'main', 'cli',
+           'read_ids', 'check_out', 'check_model', 'run_settings', 'experiment_from_args', 'stage_times', 'main', 'cli',
            'structured_cmd']
 
 # %% ../nbs/06_cli.ipynb #0e2133ef
@@ -280,6 +280,13 @@ def experiment_from_args(a):
     from cap_nb.experiment import Experiment, check_experiment
     return check_experiment(Experiment.demo(**kw) if a.cmd == "demo" else Experiment(**kw))
 
+# %% ../nbs/06_cli.ipynb #f6bc7a30
+def stage_times(out, convert_s=0.0):
+    "One line of where a run's time went: model conversion or check, then load, scores, prune, eval from its newest `timings-*.json`"
+    f = sorted(Path(out).glob("timings-*.json"), key=lambda p: p.stat().st_mtime)
+    t = {"convert/check model": convert_s, **(json.loads(f[-1].read_text()) if f else {})}
+    return "time by stage: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items())
+
 # %% ../nbs/06_cli.ipynb #81262761
 def main(argv=None):
     "Run the `cap_nb` command given by the argument list `argv`; a request that cannot run raises `BadArgument` before any work"
@@ -296,13 +303,13 @@ def main(argv=None):
     from cap_nb.distributed import init_distributed
     if os.environ.get("RANK", "0") == "0":
         print(f"cap_nb {a.cmd}: {grid_plan(exp)}. Results in {a.out}; the same command resumes an interrupted run.\n{note}", file=sys.stderr)
-    ckpt = checkpoint_for(exp.model)  # converted on first use, verified once
+    tc = time.perf_counter(); ckpt = checkpoint_for(exp.model); tc = time.perf_counter() - tc  # converted on first use, verified once
     init_distributed()  # under torchrun: join the process group first, so that each process loads onto its own GPU
     t0 = time.perf_counter(); print(f"loading {exp.model} ({exp.dtype})", file=sys.stderr)
     model, tok = load_model(ckpt, dtype=exp.dtype)  # an unreachable hub id fails here, before the folder is created
     model.name_or_path = exp.model
     run_grid(exp, a.out, model, tok)
-    print(f"{a.cmd} finished in {time.perf_counter() - t0:.0f} s; results in {a.out}")
+    print(f"{a.cmd} finished in {time.perf_counter() - t0 + tc:.0f} s; results in {a.out}\n{stage_times(a.out, tc)}")
     report(a.out)  # returns None: the console script's exit status is 0
 
 # %% ../nbs/06_cli.ipynb #1e74e7fb
