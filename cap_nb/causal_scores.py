@@ -601,6 +601,12 @@ def _check_options(method, hybrid_k, checkpoint, **flags):
     if not (checkpoint is None or isinstance(checkpoint, (bool, os.PathLike)) or (isinstance(checkpoint, str) and checkpoint.strip())):
         raise TypeError(f"checkpoint must be None (the package cache), a folder or False (none), not {checkpoint!r}")
 
+def _uncached(foreign): # (where, hook) of the hooks cap_nb did not install
+    "False (no checkpoints), after a warning that the scores of a model carrying `foreign` hooks are kept out of the cache"
+    warnings.warn(f"The model carries {len(foreign)} forward hook(s) that cap_nb did not install (e.g. {foreign[0][1]!r} on {foreign[0][0]}): "
+                  "the scores describe the model with them and are not cached; pass allow_foreign_hooks=True if they change no number")
+    return False
+
 def _finished(ck, model):
     "The finished run's `HeadScores` in the folder `ck`, or None; a damaged scores file there is removed with a warning, and recomputed"
     p = ck / "scores.safetensors"
@@ -707,13 +713,13 @@ def head_scores(model, tok, calib, # a DataFrame from `calibration_set` / `calib
                 subset_seed=0, # seed of the split into subsets
                 lookahead=2, # `lookahead`: layers run exactly after each head before the first-order tail
                 work=None, # a `ScoringWork`: where the masked and first-order passes run (None: all in this process)
-                allow_foreign_hooks=False): # score a model carrying forward hooks cap_nb did not install (they must change no number)
+                allow_foreign_hooks=False): # True: hooks cap_nb did not install change no number (their scores are then cached)
     "`HeadScores` of every attention head of `model`: drop of `metric` on `calib` when the head is masked"
     K, select = _checked_selection(model, calib, metric, ablation, method, batch_size, max_rows, heads, subsets, subset_seed)
     if method == "lookahead" and (isinstance(lookahead, bool) or not isinstance(lookahead, numbers.Integral) or lookahead < 1):
         raise ValueError(f"lookahead must be an integer >= 1, not {lookahead!r}")
     _check_options(method, hybrid_k, checkpoint, mlp=mlp, neurons=neurons, allow_foreign_hooks=allow_foreign_hooks)
-    check_unmasked(model, "head_scores", allow_foreign_hooks)
+    if (foreign := check_unmasked(model, "head_scores")) and not allow_foreign_hooks: checkpoint = _uncached(foreign)
     batch_size, max_rows, subset_seed = map(int, (batch_size, max_rows, subset_seed))  # numpy integers are recorded as ints
     settings = _score_settings(model, tok, calib, select, heads, method=method, metric=metric, ablation=ablation, mlp=mlp,
                                neurons=neurons, batch_size=batch_size, max_rows=max_rows,
@@ -748,7 +754,7 @@ def _layer_metrics(ck, l):
 def item_drops(hs, model, tok, calib, checkpoint=None):
     "Per-item head drops [L, H, n_items] of a finished `exact`/`fast` run `hs`, read back from its checkpoints"
     if hs.settings["method"] not in ("exact", "fast"): raise ValueError("item_drops needs an exact or fast run")
-    check_unmasked(model, "item_drops", allow_foreign=True)
+    check_unmasked(model, "item_drops")
     ck = _checkpoint_dir(checkpoint, _run_key(hs.fingerprint, hs.settings))
     if not (ck / "scores.safetensors").exists(): raise FileNotFoundError(f"No finished run in {ck}")
     st = hs.settings

@@ -219,17 +219,13 @@ def _origin(hook):
     mod = getattr(hook, "__module__", None) or type(hook).__module__
     return "cap_nb" if str(mod).startswith("cap_nb.") else None
 
-def check_unmasked(model, what="scoring", # what refuses, for the message
-                   allow_foreign=False): # accept hooks that cap_nb did not install
-    "Raise if a `mask_heads`/`mask_mlp` hook is active on `model`, or (unless `allow_foreign`) a hook cap_nb did not install"
+def check_unmasked(model, what="scoring"): # what refuses, for the message
+    "Raise if a `mask_heads`/`mask_mlp` hook is active on `model`; else the (where, hook) of every hook cap_nb did not install"
     hooks = [(w, h, _origin(h)) for w, h in model_hooks(model)]
     if masks := [(w, o) for w, h, o in hooks if o in MASKING]:
         raise RuntimeError(f"{what} was called inside `{masks[0][1]}` (a masking hook on {masks[0][0]}): it would measure the masked "
                            f"model, whose masked units then look harmless; run it outside the `with {masks[0][1]}(...)` block")
-    if not allow_foreign and (alien := [(w, h) for w, h, o in hooks if o is None]):
-        raise RuntimeError(f"The model carries {len(alien)} forward hook(s) that cap_nb did not install (e.g. {alien[0][1]!r} on "
-                           f"{alien[0][0]}): they may change the forward pass, so {what} would not describe these weights. Remove them "
-                           "(`handle.remove()`), or pass allow_foreign_hooks=True if they change no number")
+    return [(w, h) for w, h, o in hooks if o is None]
 
 # %% ../nbs/00_hooks.ipynb #2b338661
 @dataclass
