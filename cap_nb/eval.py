@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
 from .models import model_fingerprint, cache_dir, short_hash, tokenizer_fingerprint, write_atomic, read_cached
 from .hooks import n_hooks
-from .tasks import TASKS, load_task, cloze_context, choice_pairs, gold_pair, normalize_number
-from .loglik import needs_bos, encode_text, split_pair, pad_id, pad_rows, group_logliks
+from .tasks import TASKS, load_task, cloze_context, choice_pairs, gold_pair, normalize_number, check_int, _FILES
+from .loglik import needs_bos, encode_text, split_pair, pad_id, pad_rows, group_logliks, encoding_fingerprint, check_text
 
 # %% ../nbs/04_eval.ipynb #850c0820
 def cloze_groups(tok, items, bos=False): # bos: from `cap_nb.loglik.needs_bos`
@@ -121,6 +121,7 @@ _STRICT = re.compile(r"(?:####|[Tt]he (?:final )?answer is:?)\s*\$?\s*(" + _NUM 
 
 def extract_answer(text, mode="strict"): # 'strict' (#### N / The answer is N) or 'flexible' (last number)
     "The normalised final number of a GSM8K generation, or None"
+    if not isinstance(text, str): raise TypeError(f"extract_answer needs the generated text, not {type(text).__name__} {text!r:.40}")
     if mode == "strict": m = _STRICT.search(text); s = m.group(1) if m else None
     elif mode == "flexible": nums = re.findall(_NUM, text); s = nums[-1] if nums else None
     else: raise ValueError(f"mode must be 'strict' or 'flexible', not {mode!r}")
@@ -142,11 +143,17 @@ def _cut(text, stops):
 def generate(model, tok, prompts, max_new_tokens=256, stop=(), # stop strings, e.g. ('Question:', '\n\n')
              batch_size=8, progress=False):
     "Greedy completions of `prompts` (BOS first for models that need it), cut at the first stop string"
+    if isinstance(prompts, str) or not hasattr(prompts, "__len__"): raise TypeError(f"prompts must be a list of strings, not {type(prompts).__name__}")
+    for i, p in enumerate(prompts): check_text(p, f"prompts[{i}]")
+    stop = (stop,) if isinstance(stop, str) else tuple(stop)  # one stop string, not its characters
+    batch_size, max_new_tokens = check_int(batch_size, "batch_size", low=1), check_int(max_new_tokens, "max_new_tokens", low=1)
     order, out = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i)), [None] * len(prompts)
     bos = needs_bos(model, tok)
     for s in tqdm(range(0, len(order), batch_size), disable=not progress, desc="generate"):
         idx = order[s:s + batch_size]
-        ids, mask = pad_rows([encode_text(tok, prompts[i], bos) for i in idx], pad_id(tok), side="left")
+        rows = [encode_text(tok, prompts[i], bos) for i in idx]
+        if empty := [i for i, r in zip(idx, rows) if not r]: raise ValueError(f"prompts[{empty[0]}] is empty: there is no token to continue")
+        ids, mask = pad_rows(rows, pad_id(tok), side="left")
         T = ids.shape[1]
         crit = StoppingCriteriaList([StopOnStrings(tok, stop, T)] if stop else [])
         with torch.inference_mode():
@@ -172,7 +179,7 @@ GSM8K_STOP = ("Question:", "\n\n")
 def score_gsm8k(model, tok, items, generate_answers=False, # also generate and extract (slow)
                 shots=5, chat=False, max_new_tokens=256, batch_size=8, progress=False, seed=1234, **kw):
     "Per-item DataFrame for GSM8K: gold-solution mean log-prob, and optionally strict/flexible generative accuracy"
-    items = list(items)
+    items, shots = list(items), check_int(shots, "shots", low=0)
     bos = needs_bos(model, tok)
     groups = [(lambda c, x: (c, [x]))(*split_pair(tok, *gold_pair(it, "solution"), bos)) for it in items]
     ll = group_logliks(model, tok, groups, progress=progress, desc="gsm8k log-prob", **kw)
@@ -193,6 +200,8 @@ BINARY = ("acc", "acc_norm", "strict", "flexible")
 
 def bootstrap_ci(x, level=0.95, n_boot=2000, seed=0):
     "(low, high) percentile-bootstrap interval of the mean of `x` (NaNs dropped)"
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1: raise ValueError(f"level must be in (0, 1), e.g. 0.95, not {level!r}")
+    n_boot = check_int(n_boot, "n_boot", low=1)
     x = np.asarray(x, dtype=float); x = x[~np.isnan(x)]
     if len(x) < 2 or np.all(x == x[0]): return (float(x.mean()), float(x.mean())) if len(x) else (np.nan, np.nan)
     ci = stats.bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=level, method="percentile",
@@ -202,7 +211,8 @@ def bootstrap_ci(x, level=0.95, n_boot=2000, seed=0):
 # %% ../nbs/04_eval.ipynb #39e8f7c0
 def summarize(df, by=("task",), metrics=EVAL_METRICS, level=0.95, n_boot=2000, seed=0):
     "Long DataFrame: for each group in `by` and each metric present, n, mean and its bootstrap interval"
-    by, rows = list(by), []
+    by, metrics, rows = [by] if isinstance(by, str) else list(by), [metrics] if isinstance(metrics, str) else list(metrics), []
+    if miss := [c for c in by if c not in df]: raise ValueError(f"by names columns {miss} that the table lacks; it has {list(df.columns)}")
     for key, g in df.groupby(by, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         for m in metrics:
@@ -213,15 +223,22 @@ def summarize(df, by=("task",), metrics=EVAL_METRICS, level=0.95, n_boot=2000, s
     return pd.DataFrame(rows)
 
 # %% ../nbs/04_eval.ipynb #b9efd728
+def _paired(a, b, dtype):
+    "`a`, `b` as 1-d arrays of `dtype`, refused unless they have one value per item each"
+    a, b = np.asarray(a, dtype).ravel(), np.asarray(b, dtype).ravel()
+    if len(a) != len(b): raise ValueError(f"Paired outcomes need one value per item in each: a has {len(a)}, b has {len(b)}")
+    return a, b
+
 def mcnemar_p(a, b):
     "Exact McNemar p-value of paired binary outcomes `a`, `b` (two-sided binomial test on the discordant pairs)"
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    a, b = _paired(a, b, bool)
     n01, n10 = int((~a & b).sum()), int((a & ~b).sum())
     return 1.0 if n01 + n10 == 0 else float(stats.binomtest(n10, n01 + n10, 0.5).pvalue)
 
 def paired_p(a, b):
     "Two-sided paired p-value for b − a: exact McNemar for 0/1 outcomes, a t-test on the per-item differences otherwise"
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = _paired(a, b, float)
+    if not len(a): raise ValueError("paired_p needs at least one pair of outcomes")
     if np.isin(a, (0, 1)).all() and np.isin(b, (0, 1)).all(): return mcnemar_p(a, b)
     d = b - a
     if np.ptp(d) == 0: return 1.0 if d[0] == 0 else float(stats.binomtest(len(d), len(d), 0.5).pvalue)  # no spread: sign test
@@ -230,6 +247,11 @@ def paired_p(a, b):
 # %% ../nbs/04_eval.ipynb #e43b53e4
 def compare(a, b, metrics=EVAL_METRICS, level=0.95, n_boot=2000, seed=0):
     "Per task and metric: paired mean difference b - a, its bootstrap interval, McNemar's p (binary) and `paired_p`"
+    for name, d in (("a", a), ("b", b)):
+        if miss := {"task", "id"} - set(d): raise ValueError(f"{name} lacks the columns {sorted(miss)}: compare takes per-item tables from `evaluate`")
+        if (dup := d.duplicated(["task", "id"])).any():
+            t, i = d.loc[dup, ["task", "id"]].iloc[0]
+            raise ValueError(f"{name} holds items more than once (e.g. task {t!r}, id {i}): compare pairs each item once")
     m = a.merge(b, on=["task", "id"], suffixes=("_a", "_b"), validate="one_to_one")
     if len(m) < max(len(a), len(b)): warnings.warn(f"compare: only {len(m)} items are in both results")
     rows = []
@@ -261,6 +283,27 @@ def _task_settings(task, split, n, seed, fmt, generate_answers, shots, chat, max
     if task != "gsm8k": return {**s, "fmt": fmt, **({"orders": orders} if orders else {})}
     return {**s, "generate": generate_answers, **(dict(shots=shots, chat=chat, max_new_tokens=max_new_tokens) if generate_answers else {})}
 
+# %% ../nbs/04_eval.ipynb #1802000e
+def _checked_eval_args(tasks, n, seed, split, fmt, orders, exclude, shots, max_new_tokens, kw):
+    "(tasks as a list, n as None/int/dict of ints, exclude sorted) after checking every `evaluate` argument, before anything runs"
+    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
+    if not tasks: raise ValueError(f"tasks is empty: name at least one of {list(TASKS)}")
+    if bad := [t for t in tasks if t not in TASKS]: raise ValueError(f"Unknown task(s) {bad}; known tasks: {list(TASKS)}")
+    if dup := sorted({t for t in tasks if tasks.count(t) > 1}): raise ValueError(f"tasks names {dup} more than once: each task is evaluated once")
+    if bad := [t for t in tasks if split not in _FILES[t]]: raise ValueError(f"{bad[0]} has no split {split!r}; its splits: {list(_FILES[bad[0]])}")
+    if fmt not in ("cloze", "letter"): raise ValueError(f"fmt must be 'cloze' or 'letter', not {fmt!r}")
+    if orders is not None and fmt != "letter": raise ValueError("Choice-order averaging (orders=) needs fmt='letter'")
+    if isinstance(n, dict):
+        if extra := sorted(set(n) - set(tasks)): raise ValueError(f"n gives sizes for {extra}, which are not among the tasks {tasks}")
+        n = {t: None if v is None else check_int(v, f"n[{t!r}]", low=1) for t, v in n.items()}
+    elif n is not None: n = check_int(n, "n", low=1)
+    if isinstance(exclude, str) or (exclude is not None and not hasattr(exclude, "__iter__")):
+        raise ValueError(f"exclude must be a collection of item ids, not {type(exclude).__name__} {exclude!r:.40}")
+    check_int(seed, "seed"); check_int(shots, "shots", low=0); check_int(max_new_tokens, "max_new_tokens", low=1); choice_orders(2, orders)
+    if bad := sorted(set(kw) - {"max_tokens", "max_items", "share_context"}): raise TypeError(f"evaluate got unknown options {bad}; "
+                                                                                      "the batch options are max_tokens, max_items, share_context")
+    return tasks, n, None if exclude is None else sorted(exclude)
+
 # %% ../nbs/04_eval.ipynb #043e63f7
 def evaluate(model, tok, tasks=TASKS, n=None, # items per task (int, or dict task -> int); None = whole split
              seed=0, split="test", fmt="cloze", # multiple choice: 'cloze' (lm-eval) or 'letter' (chat template)
@@ -269,13 +312,10 @@ def evaluate(model, tok, tasks=TASKS, n=None, # items per task (int, or dict tas
              generate_answers=False, shots=5, chat=False, max_new_tokens=256, # GSM8K generation settings
              cache=True, progress=True, **kw): # `kw` go to `group_logliks` (batch budget)
     "One row per item of `model` on `tasks`, with acc/acc_norm/p_gold/gold_logprob (and GSM8K strict/flexible)"
-    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
-    if bad := [t for t in tasks if t not in TASKS]: raise ValueError(f"Unknown task(s) {bad}; known tasks: {list(TASKS)}")
-    if orders is not None and fmt != "letter": raise ValueError("Choice-order averaging (orders=) needs fmt='letter'")
-    choice_orders(2, orders); exclude = None if exclude is None else sorted(exclude)
+    tasks, n, exclude = _checked_eval_args(tasks, n, seed, split, fmt, orders, exclude, shots, max_new_tokens, kw)
     hooked = n_hooks(model) > 0
     if cache and hooked: warnings.warn("The model has hooks attached (e.g. mask_heads): results are not cached")
-    fp = model_fingerprint(model) + tokenizer_fingerprint(tok) if cache and not hooked else None
+    fp = model_fingerprint(model) + encoding_fingerprint(tok) if cache and not hooked else None
     out = []
     for t in tasks:
         nt = n.get(t) if isinstance(n, dict) else n

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 import torch
 from tqdm.auto import tqdm
-from .tasks import DATA
+from .tasks import DATA, check_int
 from .loglik import needs_bos, bos_first, window_nll
 
 # %% ../nbs/04a_perplexity.ipynb #739b7653
@@ -67,7 +67,7 @@ def _seqlen(model, seqlen):
     "`seqlen` checked against the model's context length (default: the context length capped at 2048)"
     ctx = getattr(model.config, "max_position_embeddings", None)
     if seqlen is None: return min(ctx or 2048, 2048)
-    if not isinstance(seqlen, int) or seqlen < 2: raise ValueError(f"seqlen must be an integer ≥ 2, got {seqlen!r}")
+    seqlen = check_int(seqlen, "seqlen", low=2)
     if ctx and seqlen > ctx: raise ValueError(f"seqlen={seqlen} exceeds the model's context length ({ctx} tokens)")
     return seqlen
 
@@ -90,8 +90,8 @@ def perplexity(model, tok, text="wikitext2", # one of `TEXTS`
     "`Perplexity` of `model` over non-overlapping `seqlen`-token windows of the text: exp(mean NLL), fp32 log-softmax"
     seqlen = _seqlen(model, seqlen)
     if text not in TEXTS: raise ValueError(f"Unknown text {text!r}; choose from {TEXTS}")
-    if max_windows is not None and max_windows < 1: raise ValueError(f"max_windows must be ≥ 1 or None, got {max_windows}")
-    if batch_size < 1: raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    max_windows = None if max_windows is None else check_int(max_windows, "max_windows (None: all windows)", low=1)
+    batch_size = check_int(batch_size, "batch_size", low=1)
     ids, name = text_tokens(tok, text)
     ids = bos_first(tok, ids, needs_bos(model, tok))
     total = len(ids) // seqlen; n = total if max_windows is None else min(max_windows, total)
