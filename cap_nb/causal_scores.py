@@ -766,13 +766,13 @@ def item_drops(hs, model, tok, calib, checkpoint=None):
     return pad_layers([dense - _layer_metrics(ck, l)[:n[l]] for l in range(len(n))])
 
 # %% ../nbs/01_causal_scores.ipynb #871fa862
-import matplotlib.pyplot as plt, seaborn as sns
 from scipy.stats import spearmanr
 
 # %% ../nbs/01_causal_scores.ipynb #06e35b79
 def plot_heatmap(scores, # `HeadScores` or a tensor [n_layers, n_heads]
                  ax=None, top=10, title="Causal head scores", label="score (drop when masked)"):
     "Layer x head heatmap of `scores`, diverging around 0, with the `top` heads marked; returns the Axes"
+    import matplotlib.pyplot as plt, seaborn as sns
     s = (scores.scores if isinstance(scores, HeadScores) else scores).float()
     ax = ax or plt.subplots(figsize=(0.35 * s.shape[1] + 1.5, 0.18 * s.shape[0] + 1.2))[1]
     lim = float(s.nan_to_num().abs().max()) or 1.0
@@ -785,6 +785,7 @@ def plot_heatmap(scores, # `HeadScores` or a tensor [n_layers, n_heads]
 # %% ../nbs/01_causal_scores.ipynb #ea3f1343
 def plot_distribution(scores, ax=None, title="Distribution of head scores"):
     "Strip plot of the head scores of each layer (one dot per head), with the zero line; returns the Axes"
+    import matplotlib.pyplot as plt, seaborn as sns
     s = (scores.scores if isinstance(scores, HeadScores) else scores).float()
     df = pd.DataFrame(dict(layer=torch.arange(s.shape[0]).repeat_interleave(s.shape[1]).numpy(), score=s.flatten().numpy()))
     ax = ax or plt.subplots(figsize=(8, 3))[1]
@@ -796,6 +797,7 @@ def plot_distribution(scores, ax=None, title="Distribution of head scores"):
 def plot_scatter(x, y, # two score tensors of the same shape (e.g. first-order and exact)
                  ax=None, xlabel="first order", ylabel="exact"):
     "Scatter of `y` against `x` with the diagonal and Spearman's rho in the title; returns the Axes"
+    import matplotlib.pyplot as plt
     x, y = x.flatten().float(), y.flatten().float()
     ax = ax or plt.subplots(figsize=(4, 4))[1]
     ax.scatter(x, y, s=8, alpha=0.7)
@@ -815,6 +817,7 @@ def subset_stability(hs):
 # %% ../nbs/01_causal_scores.ipynb #3aa6908c
 def plot_subset_spread(hs, ax=None, title="Head scores over calibration subsets"):
     "Each head's range over the subsets (max − min of its per-subset drops) against its score; returns the Axes"
+    import matplotlib.pyplot as plt
     rng = hs.subsets.amax(0) - hs.subsets.amin(0) if hs.subsets is not None else None
     if rng is None: raise ValueError("These scores come from one calibration subset: score with subsets >= 2 to see a spread")
     ax = ax or plt.subplots(figsize=(4.5, 4))[1]

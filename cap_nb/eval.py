@@ -5,13 +5,12 @@
 # %% auto #0
 __all__ = ['ORDERS', 'GSM8K_STOP', 'EVAL_METRICS', 'BINARY', 'EVAL_VERSION', 'cloze_groups', 'chat_prompt', 'letter_groups',
            'choice_metrics', 'choice_orders', 'reorder', 'order_average', 'score_choices', 'extract_answer',
-           'StopOnStrings', 'generate', 'gsm8k_prompt', 'score_gsm8k', 'bootstrap_ci', 'summarize', 'mcnemar_p',
-           'paired_p', 'compare', 'evaluate', 'plot_sparsity_curve', 'plot_task_bars', 'lm_eval', 'arc_task_yaml']
+           'StopOnStrings', 'generate', 'gsm8k_prompt', 'score_gsm8k', 'summarize', 'compare', 'evaluate',
+           'plot_sparsity_curve', 'plot_task_bars', 'lm_eval', 'arc_task_yaml']
 
 # %% ../nbs/04_eval.ipynb #27de3bc7
 import hashlib, json, math, re, time, warnings
 import numpy as np, pandas as pd
-import matplotlib.pyplot as plt, seaborn as sns
 import torch
 from scipy import stats
 from tqdm.auto import tqdm
@@ -20,6 +19,7 @@ from .models import model_fingerprint, cache_dir, short_hash, tokenizer_fingerpr
 from .hooks import n_hooks
 from .tasks import TASKS, load_task, cloze_context, choice_pairs, gold_pair, normalize_number, check_int, _FILES
 from .loglik import needs_bos, encode_text, split_pair, pad_id, pad_rows, group_logliks, encoding_fingerprint, check_text
+from .stats import bootstrap_ci, mcnemar_p, paired_p
 
 # %% ../nbs/04_eval.ipynb #850c0820
 def cloze_groups(tok, items, bos=False): # bos: from `cap_nb.loglik.needs_bos`
@@ -198,16 +198,6 @@ def score_gsm8k(model, tok, items, generate_answers=False, # also generate and e
 EVAL_METRICS = ("acc", "acc_norm", "p_gold", "gold_logprob", "strict", "flexible")
 BINARY = ("acc", "acc_norm", "strict", "flexible")
 
-def bootstrap_ci(x, level=0.95, n_boot=2000, seed=0):
-    "(low, high) percentile-bootstrap interval of the mean of `x` (NaNs dropped)"
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1: raise ValueError(f"level must be in (0, 1), e.g. 0.95, not {level!r}")
-    n_boot = check_int(n_boot, "n_boot", low=1)
-    x = np.asarray(x, dtype=float); x = x[~np.isnan(x)]
-    if len(x) < 2 or np.all(x == x[0]): return (float(x.mean()), float(x.mean())) if len(x) else (np.nan, np.nan)
-    ci = stats.bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=level, method="percentile",
-                         random_state=np.random.default_rng(seed), vectorized=True).confidence_interval
-    return float(ci.low), float(ci.high)
-
 # %% ../nbs/04_eval.ipynb #39e8f7c0
 def summarize(df, by=("task",), metrics=EVAL_METRICS, level=0.95, n_boot=2000, seed=0):
     "Long DataFrame: for each group in `by` and each metric present, n, mean and its bootstrap interval"
@@ -221,28 +211,6 @@ def summarize(df, by=("task",), metrics=EVAL_METRICS, level=0.95, n_boot=2000, s
             lo, hi = bootstrap_ci(v, level, n_boot, seed)
             rows.append(dict(zip(by, key), metric=m, n=len(v), mean=v.mean(), lo=lo, hi=hi))
     return pd.DataFrame(rows)
-
-# %% ../nbs/04_eval.ipynb #b9efd728
-def _paired(a, b, dtype):
-    "`a`, `b` as 1-d arrays of `dtype`, refused unless they have one value per item each"
-    a, b = np.asarray(a, dtype).ravel(), np.asarray(b, dtype).ravel()
-    if len(a) != len(b): raise ValueError(f"Paired outcomes need one value per item in each: a has {len(a)}, b has {len(b)}")
-    return a, b
-
-def mcnemar_p(a, b):
-    "Exact McNemar p-value of paired binary outcomes `a`, `b` (two-sided binomial test on the discordant pairs)"
-    a, b = _paired(a, b, bool)
-    n01, n10 = int((~a & b).sum()), int((a & ~b).sum())
-    return 1.0 if n01 + n10 == 0 else float(stats.binomtest(n10, n01 + n10, 0.5).pvalue)
-
-def paired_p(a, b):
-    "Two-sided paired p-value for b − a: exact McNemar for 0/1 outcomes, a t-test on the per-item differences otherwise"
-    a, b = _paired(a, b, float)
-    if not len(a): raise ValueError("paired_p needs at least one pair of outcomes")
-    if np.isin(a, (0, 1)).all() and np.isin(b, (0, 1)).all(): return mcnemar_p(a, b)
-    d = b - a
-    if np.ptp(d) == 0: return 1.0 if d[0] == 0 else float(stats.binomtest(len(d), len(d), 0.5).pvalue)  # no spread: sign test
-    return float(stats.ttest_1samp(d, 0.0).pvalue)
 
 # %% ../nbs/04_eval.ipynb #e43b53e4
 def compare(a, b, metrics=EVAL_METRICS, level=0.95, n_boot=2000, seed=0):
@@ -331,11 +299,13 @@ def evaluate(model, tok, tasks=TASKS, n=None, # items per task (int, or dict tas
 # %% ../nbs/04_eval.ipynb #519b8cf4
 def _axes(ax, figsize):
     "`ax`, or a new seaborn-styled Axes"
+    import matplotlib.pyplot as plt, seaborn as sns
     if ax is not None: return ax
     with sns.axes_style("whitegrid"): return plt.subplots(figsize=figsize)[1]
 
 def plot_sparsity_curve(df, metric="acc", ax=None, dense="dense", figsize=(6, 4)):
     "Axes with `metric` vs sparsity, one line + interval band per method, and the dense model as a dashed line"
+    import matplotlib.pyplot as plt, seaborn as sns
     d = df[df["metric"] == metric] if "metric" in df else df
     if d.empty: raise ValueError(f"No rows for metric {metric!r}")
     ax, is_dense = _axes(ax, figsize), (d["method"] == dense) | (d["sparsity"] == 0)
@@ -355,6 +325,7 @@ def plot_sparsity_curve(df, metric="acc", ax=None, dense="dense", figsize=(6, 4)
 def plot_task_bars(summary, metric="acc", hue=None, chance=None, # chance: dict task -> chance level
                    ax=None, figsize=(6, 4)):
     "Axes with a bar (and 95 % interval) per task — grouped by `hue` when given"
+    import matplotlib.pyplot as plt, seaborn as sns
     d = summary[summary["metric"] == metric] if "metric" in summary else summary
     if d.empty: raise ValueError(f"No rows for metric {metric!r}")
     ax, tasks = _axes(ax, figsize), list(dict.fromkeys(d["task"]))

@@ -8,8 +8,7 @@ __all__ = ['BASELINES', 'DATA_FREE', 'RunSpec', 'EQUAL_CONTROLS', 'FORMATS', 'ge
            'config_key', 'grid_size', 'grid_plan', 'resolve_dtype', 'open_results', 'results_lock', 'DenseRestorer',
            'calibration_pairs', 'run_once', 'environment', 'record_environment', 'run_grid', 'evaluate_cell',
            'cell_perplexity', 'load_results', 'base_name', 'per_item', 'grid_summary', 'letter_counts',
-           'batch_calibrated', 'holm', 'paired_vs', 'task_metric', 'plot_grid', 'plot_head_map', 'explore',
-           'write_atomic']
+           'batch_calibrated', 'paired_vs', 'task_metric', 'plot_grid', 'plot_head_map', 'explore', 'write_atomic']
 
 # %% ../nbs/05_experiment.ipynb #bf695fcf
 import dataclasses, functools, hashlib, json, os, platform, random, shutil, time, warnings
@@ -33,6 +32,7 @@ from .cot import COT_KIND, cot_evaluate, cot_items
 from .perplexity import perplexity
 from .distributed import distributed_head_scores, init_distributed, end_distributed, from_rank0, world
 _all_ = ["write_atomic"]  # re-exported: the package's one atomic writer lives in `cap_nb.models`
+from .stats import holm
 
 # %% ../nbs/05_experiment.ipynb #ab17287f
 def generic_calibration(n=32, # number of text windows
@@ -541,15 +541,6 @@ def batch_calibrated(items, by=("method", "sparsity", "task")):
         prior = lp.mean(0)                                       # the cell's average over items, per position
         out.append(g.assign(acc_bc=(np.argmax(lp - prior, 1) == g.gold.to_numpy()).astype(float)))
     return pd.concat(out).sort_index() if out else items.assign(acc_bc=np.nan)
-
-# %% ../nbs/05_experiment.ipynb #c272bb89
-def holm(p):
-    "Holm–Bonferroni adjusted p-values of the family `p`, in the same order"
-    p = np.asarray(p, float)
-    if np.isnan(p).any(): raise ValueError("A family of tests cannot contain NaN p-values")
-    o = np.argsort(p, kind="stable"); adj = np.empty_like(p)
-    adj[o] = np.minimum(np.maximum.accumulate((len(p) - np.arange(len(p))) * p[o]), 1.0)
-    return adj
 
 # %% ../nbs/05_experiment.ipynb #089ba319
 def paired_vs(items, ref="wanda", runs=None, metrics=("acc", "p_gold"),

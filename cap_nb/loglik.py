@@ -72,10 +72,7 @@ def encode_text(tok, text, bos=False):
 
 # %% ../nbs/00c_loglik.ipynb #e380716f
 def encoding_fingerprint(tok):
-    "`tokenizer_fingerprint` of `tok` as every call here encodes: without the truncation and padding its last call left on its backend"
-    bt = getattr(tok, "backend_tokenizer", None)
-    if bt is None or (bt.truncation is None and bt.padding is None): return tokenizer_fingerprint(tok)
-    tok = copy.deepcopy(tok); tok.backend_tokenizer.no_truncation(); tok.backend_tokenizer.no_padding()
+    "`tokenizer_fingerprint` of `tok`: what decides token ids here (it already leaves out the truncation and padding a call left behind)"
     return tokenizer_fingerprint(tok)
 
 # %% ../nbs/00c_loglik.ipynb #f873f842

@@ -9,7 +9,7 @@ __all__ = ['KNOWN_MODELS', 'DEFAULT_MODEL', 'known_model_file', 'join_parts', 'g
            'tokenizer_fingerprint', 'check_vocab']
 
 # %% ../nbs/00a_models.ipynb #4f4b5c0e
-import functools, hashlib, importlib.util, json, os, platform, shutil, time, warnings
+import copy, functools, hashlib, importlib.util, json, os, platform, shutil, time, warnings
 from pathlib import Path
 import torch
 from torch import nn
@@ -279,6 +279,9 @@ def same_model(model, fingerprint):
 # %% ../nbs/00a_models.ipynb #1a92dd36
 def tokenizer_fingerprint(tok):
     "Short id of everything in `tok` that changes token ids: vocabulary, merges, normalisation, special tokens, chat template"
+    bt = getattr(tok, "backend_tokenizer", None)   # the truncation/padding a previous call left behind changes no id here
+    if bt is not None and (bt.truncation is not None or bt.padding is not None):
+        tok = copy.deepcopy(tok); tok.backend_tokenizer.no_truncation(); tok.backend_tokenizer.no_padding()
     core = tok.backend_tokenizer.to_str() if getattr(tok, "is_fast", False) else json.dumps(sorted(tok.get_vocab().items()))
     extra = dict(cls=type(tok).__name__, special=tok.special_tokens_map, template=getattr(tok, "chat_template", None),
                  pad=tok.pad_token, side=tok.padding_side)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 import torch
 from torch import nn
-from .hooks import decoder_layers, hooks_removed_after
+from .hooks import decoder_layers, hooks_removed_after, _installed_by
 
 # %% ../nbs/11_offload.ipynb #dfd48a7d
 def _exec_device(device):
@@ -125,8 +125,8 @@ def offloaded(model, device, # where layers run: 'cuda', 'cuda:1', 'cpu'
         with hooks_removed_after(handles), torch.autograd.graph.saved_tensors_hooks(*_saved_hooks(st)):
             _place(model, st, storage_dtype)
             for i, layer in enumerate(layers):
-                handles.append(layer.register_forward_pre_hook(lambda mod, args, i=i: _materialise(st, i)))
-                handles.append(layer.register_forward_hook(lambda mod, args, out, i=i: _release(st, i)))
+                handles.append(layer.register_forward_pre_hook(_installed_by(lambda mod, args, i=i: _materialise(st, i), "offloaded")))
+                handles.append(layer.register_forward_hook(_installed_by(lambda mod, args, out, i=i: _release(st, i), "offloaded")))
             yield st
     finally:
         for i in list(st.open): _release(st, i)

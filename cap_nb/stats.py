@@ -103,22 +103,31 @@ def plot_equivalence(rows, # DataFrame or dicts: label, diff, lo, hi (two-sided 
 # %% ../nbs/00d_stats.ipynb #29fb6947
 def bootstrap_ci(x, level=0.95, n_boot=2000, seed=0):
     "(low, high) percentile-bootstrap interval of the mean of `x` (NaNs dropped)"
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1: raise ValueError(f"level must be in (0, 1), e.g. 0.95, not {level!r}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1: raise ValueError(f"n_boot must be >= 1 (an integer), not {n_boot!r}")
     x = np.asarray(x, dtype=float); x = x[~np.isnan(x)]
     if len(x) < 2 or np.all(x == x[0]): return (float(x.mean()), float(x.mean())) if len(x) else (np.nan, np.nan)
-    ci = stats.bootstrap((x,), np.mean, n_resamples=n_boot, confidence_level=level, method="percentile",
+    ci = stats.bootstrap((x,), np.mean, n_resamples=int(n_boot), confidence_level=level, method="percentile",
                          random_state=np.random.default_rng(seed), vectorized=True).confidence_interval
     return float(ci.low), float(ci.high)
 
 # %% ../nbs/00d_stats.ipynb #956b39a7
+def _paired(a, b, dtype):
+    "`a`, `b` as 1-d arrays of `dtype`, refused unless they have one value per item each"
+    a, b = np.asarray(a, dtype).ravel(), np.asarray(b, dtype).ravel()
+    if len(a) != len(b): raise ValueError(f"Paired outcomes need one value per item in each: a has {len(a)}, b has {len(b)}")
+    return a, b
+
 def mcnemar_p(a, b):
     "Exact McNemar p-value of paired binary outcomes `a`, `b` (two-sided binomial test on the discordant pairs)"
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
+    a, b = _paired(a, b, bool)
     n01, n10 = int((~a & b).sum()), int((a & ~b).sum())
     return 1.0 if n01 + n10 == 0 else float(stats.binomtest(n10, n01 + n10, 0.5).pvalue)
 
 def paired_p(a, b):
     "Two-sided paired p-value for b − a: exact McNemar for 0/1 outcomes, a t-test on the per-item differences otherwise"
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = _paired(a, b, float)
+    if not len(a): raise ValueError("paired_p needs at least one pair of outcomes")
     if np.isin(a, (0, 1)).all() and np.isin(b, (0, 1)).all(): return mcnemar_p(a, b)
     d = b - a
     if np.ptp(d) == 0: return 1.0 if d[0] == 0 else float(stats.binomtest(len(d), len(d), 0.5).pvalue)  # no spread: sign test
