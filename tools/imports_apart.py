@@ -14,7 +14,8 @@ def imports_cell(cells):
     "Index of the notebook's hidden test-import cell (`#| hide` with only imports), or None"
     for i, c in enumerate(cells):
         src = "".join(c["source"]).splitlines()
-        if c["cell_type"] == "code" and src and src[0].startswith("#| hide") and len(src) > 1 and all(IMPORT.match(l) for l in src[1:] if l.strip()):
+        if c["cell_type"] == "code" and src and src[0].startswith("#| hide") and len(src) > 1 and "nbdev_export" not in "".join(src) \
+           and all(IMPORT.match(l) for l in src[1:] if l.strip()):
             return i
 
 def movable(c):
