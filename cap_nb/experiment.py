@@ -395,6 +395,7 @@ def _version(pkg):
 def environment(device="cpu", **extra): # extra: fields of the run, e.g. its precision
     "Library versions, Python, CPU model and flags, the bf16 answer, threads and load average of this process, as a dict"
     libs = {k: _version(k) for k in ("cap_nb", "torch", "transformers", "tokenizers", "numpy", "pandas", "safetensors", "gguf")}
+    libs["torch"] = torch.__version__   # with its build: +cpu, +cu130, ...
     return dict(time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), python=platform.python_version(), platform=platform.platform(),
                 **hardware(device), cpus=os.cpu_count(), torch_threads=torch.get_num_threads(), loadavg=list(os.getloadavg()), **libs, **extra)
 
