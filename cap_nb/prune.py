@@ -598,6 +598,7 @@ def load_pruned(path, dtype=None, device="cpu"):
     if diff := _saved_diff(report): raise ValueError(f"{path}: {diff}; the checkpoint was changed after it was saved")
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or "auto").to(device).eval()
     tok = AutoTokenizer.from_pretrained(path) if (path / "tokenizer_config.json").exists() else None
+    if tok is not None and tok.pad_token is None: tok.pad_token = tok.eos_token   # as `load_model` gives it
     if diff := _report_diff(model, report): raise ValueError(f"{path}: the weights disagree with prune_report.json and masks.safetensors: {diff}")
     if digest and (parts := [k for k, v in _digest(report).items() if digest.get(k) != v]):
         raise ValueError(f"{path}: the {', '.join(parts)} in prune_report.json and masks.safetensors differ from what was saved (their recorded digest): "
