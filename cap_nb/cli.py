@@ -330,7 +330,9 @@ _DTYPE_NAMES = {"torch.bfloat16": "bf16", "torch.float32": "fp32", "torch.float1
 def _check_structured(a):
     "Raise on a bad `cap_nb structured` request, before anything is loaded"
     check_out(a.out); check_model(a.model)
-    if (Path(a.out) / "config.json").exists(): raise ValueError(f"{a.out} already holds a checkpoint; choose another --out")
+    if (Path(a.out) / "cap_structured.json").exists(): raise ValueError(f"{a.out} already holds a checkpoint; choose another --out")
+    from cap_nb.prune import check_replaceable
+    check_replaceable(a.out)   # a folder of other files is refused; one a stopped save left half-written may be replaced
     if not 0 <= a.fraction < 1: raise ValueError(f"--fraction must be in [0, 1), got {a.fraction}")
     if a.criterion.startswith("cap") != (a.scores is not None): raise ValueError("--criterion cap/cap_abs needs --scores, and --scores goes with them only")
     if a.scores is not None and not Path(a.scores).is_file(): raise FileNotFoundError(f"--scores: no file {a.scores}")
@@ -345,7 +347,7 @@ def structured_cmd(a):
     from cap_nb.causal_scores import HeadScores, calibration_set
     from cap_nb.prune import calib_batches
     from cap_nb.structured import structured_prune, save_structured
-    from cap_nb.experiment import environment, write_atomic
+    from cap_nb.experiment import environment
     hs, ckpt = a.scores and HeadScores.load(a.scores), checkpoint_for(a.model)
     from cap_nb.models import precision_note, as_dtype, dtype_name
     from cap_nb.experiment import _default_device
@@ -357,8 +359,7 @@ def structured_cmd(a):
     calib = calibration_set(n=a.calib_n, seed=a.calib_seed) if a.criterion == "fluctuation" or a.compensate else None
     batches = None if calib is None else calib_batches(list(zip(calib.context, calib.target)), tok, batch_size=8, max_len=256)
     s = structured_prune(model, a.fraction, a.criterion, scores=hs or None, batches=batches, seed=a.seed, compensate=a.compensate, multiple_of=a.multiple_of)
-    save_structured(model, tok, a.out)
     rec = dict(model=a.model, dtype=dtype, scores=a.scores, calib_n=a.calib_n, calib_seed=a.calib_seed, seed=a.seed, **s, environment=environment())
-    write_atomic(Path(a.out) / "cap_structured.json", lambda t: Path(t).write_text(json.dumps(rec, indent=1)))
+    save_structured(model, tok, a.out, record=rec)   # weights, tokenizer and record: all or nothing
     print(f"removed {s['removed']:.1%} of the decoder's linear parameters ({s['params_before']:,} -> {s['params_after']:,}); checkpoint in {a.out}")
     return rec
