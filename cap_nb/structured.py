@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM
 from .models import write_atomic
-from .hooks import decoder_stack, attention_layout, decoder_layers, head_mask, mlp_mask, capture, max_heads, pad_layers
+from .hooks import STRUCTURE_KEY, decoder_stack, attention_layout, decoder_layers, head_mask, mlp_mask, capture, max_heads, pad_layers
 from .prune import written_folder, check_replaceable, as_number, as_integer
 
 # %% ../nbs/08_structured.ipynb #2e7abf84
@@ -89,8 +89,8 @@ def _sync_config(model):
     "Write the modules' shapes into `model.config`: standard fields when all layers agree and the config accepts them, else `cap_structured`"
     s, cfg = structure(model), model.config
     if not getattr(cfg, "head_dim", None): cfg.head_dim = cfg.hidden_size // cfg.num_attention_heads
-    cfg.__dict__.pop("cap_structured", None)
-    if not (all(len(set(v)) == 1 for v in s.values()) and _set_fields(cfg, s)): cfg.cap_structured = s
+    cfg.__dict__.pop(STRUCTURE_KEY, None)
+    if not (all(len(set(v)) == 1 for v in s.values()) and _set_fields(cfg, s)): setattr(cfg, STRUCTURE_KEY, s)
     return model
 
 # %% ../nbs/08_structured.ipynb #159a5b16
@@ -188,7 +188,7 @@ def _load_weights(path, cfg, s, dtype):
 def load_structured(path, dtype=torch.float32, device="cpu"):
     "Load a `save_structured` checkpoint: plain `from_pretrained` if all layers agree, else rebuilt from `cap_structured`; checked"
     path = Path(path); _checked_folder(path)
-    cfg = AutoConfig.from_pretrained(path); s = cfg.__dict__.pop("cap_structured", None)
+    cfg = AutoConfig.from_pretrained(path); s = cfg.__dict__.pop(STRUCTURE_KEY, None)
     try: model = _load_weights(path, cfg, s, dtype)
     except (OSError, RuntimeError, SafetensorError) as e:   # a truncated or damaged weights file
         raise ValueError(f"{path}: the weights cannot be read ({type(e).__name__}: {str(e).splitlines()[0]}); the checkpoint is damaged: save it again") from None
