@@ -295,9 +295,10 @@ def main(argv=None):
     if a.cmd == "structured": structured_cmd(a); return
     with as_bad_argument():
         exp = experiment_from_args(a)  # every option, then the whole grid: before any folder, hash or model
-        from cap_nb.experiment import open_results, run_grid, grid_plan, resolve_dtype, _default_device
+        from cap_nb.experiment import open_results, run_grid, grid_plan, resolve_dtype
+        from cap_nb.models import default_device
         from cap_nb.models import precision_note
-        note, exp = precision_note(exp.dtype, _default_device()), resolve_dtype(exp)  # the folder records the concrete dtype
+        note, exp = precision_note(exp.dtype, default_device()), resolve_dtype(exp)  # the folder records the concrete dtype
         if (Path(a.out) / "experiment.json").exists(): open_results(a.out, exp)  # a folder of another configuration fails here
     from cap_nb.models import checkpoint_for, load_model
     from cap_nb.distributed import init_distributed
@@ -350,8 +351,8 @@ def structured_cmd(a):
     from cap_nb.experiment import environment
     hs, ckpt = a.scores and HeadScores.load(a.scores), checkpoint_for(a.model)
     from cap_nb.models import precision_note, as_dtype, dtype_name
-    from cap_nb.experiment import _default_device
-    want, dev = a.dtype or (hs and _DTYPE_NAMES.get(hs.settings.get("dtype"))) or "auto", _default_device()
+    from cap_nb.models import default_device
+    want, dev = a.dtype or (hs and _DTYPE_NAMES.get(hs.settings.get("dtype"))) or "auto", default_device()
     print(f"cap_nb structured: {precision_note(want, dev) if want == 'auto' or a.dtype else f'precision: {want} (the scores were computed in it)'}", file=sys.stderr)
     dtype = dtype_name(as_dtype(want, dev))
     model, tok = load_model(ckpt, dtype=dtype)

@@ -15,7 +15,7 @@ import torch
 from scipy import stats
 from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
-from .models import model_fingerprint, cache_dir, short_hash, tokenizer_fingerprint, write_atomic, read_cached
+from .models import default_device, model_fingerprint, cache_dir, short_hash, tokenizer_fingerprint, write_atomic, read_cached
 from .hooks import n_hooks
 from .tasks import TASKS, load_task, cloze_context, choice_pairs, gold_pair, normalize_number, check_int, _FILES
 from .loglik import needs_bos, encode_text, split_pair, pad_id, pad_rows, group_logliks, encoding_fingerprint, check_text
@@ -360,7 +360,7 @@ def lm_eval(model, tok, tasks, # a model object or a checkpoint folder (`Path`);
         from lm_eval.models.huggingface import HFLM
         from lm_eval.tasks import TaskManager
     except ImportError: raise ImportError('lm_eval needs lm-evaluation-harness: pip install -e ".[lm_eval]"') from None
-    device = "cuda" if torch.cuda.is_available() else "cpu"  # where a checkpoint folder loads; a model object stays put
+    device = default_device()  # where a checkpoint folder loads; a model object stays put
     lm = HFLM(pretrained=str(model) if isinstance(model, Path) else model, tokenizer=tok, batch_size=batch_size, device=device)
     tm = TaskManager(include_path=include_path and str(include_path), include_defaults=builtin_tasks)
     return simple_evaluate(lm, tasks=tasks, task_manager=tm, **kw)

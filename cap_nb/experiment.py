@@ -21,7 +21,7 @@ import torch
 from tqdm.auto import tqdm
 from filelock import FileLock, Timeout
 from .models import (load_model, model_fingerprint, weights_hash, DEFAULT_MODEL, write_atomic, read_cached, short_hash,
-                           as_dtype, dtype_name, hardware)
+                           as_dtype, dtype_name, hardware, default_device)
 from .tasks import load_task, TASKS, gold_pair
 from .loglik import answer_logprob
 from .causal_scores import HeadScores, calibration_set, calibration_subsets, head_scores, SCORE_METHODS, SCORE_METRICS, TARGETS as CALIB_TARGETS
@@ -288,12 +288,10 @@ def grid_plan(exp):
             + f"{len(exp.calib_tasks) * exp.calib_n} calibration problems ({exp.score_method})")
 
 # %% ../nbs/05_experiment.ipynb #d4ff5c6e
-def _default_device(): return "cuda" if torch.cuda.is_available() else "cpu"
-
 def resolve_dtype(exp, model=None):
     "`exp` with dtype 'auto' made concrete: the dtype of `model` if given, else what this machine runs natively"
     if exp.dtype not in (None, "auto"): return exp
-    d = next(model.parameters()).dtype if model is not None else as_dtype("auto", _default_device())
+    d = next(model.parameters()).dtype if model is not None else as_dtype("auto", default_device())
     return dataclasses.replace(exp, dtype=dtype_name(d))
 
 # %% ../nbs/05_experiment.ipynb #b0d15e30

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['KNOWN_MODELS', 'DEFAULT_MODEL', 'known_model_file', 'join_parts', 'gguf_to_checkpoint', 'matmul_gflops',
            'native_bf16', 'auto_dtype', 'as_dtype', 'dtype_name', 'precision_note', 'hardware', 'checkpoint_for',
-           'load_model', 'tiny_model', 'weights_hash', 'architecture', 'model_fingerprint', 'same_model',
-           'tokenizer_fingerprint', 'check_vocab']
+           'default_device', 'load_model', 'tiny_model', 'weights_hash', 'architecture', 'model_fingerprint',
+           'same_model', 'tokenizer_fingerprint', 'check_vocab']
 
 # %% ../nbs/00a_models.ipynb #4f4b5c0e
 import copy, functools, hashlib, importlib.util, json, os, platform, shutil, time, warnings
@@ -197,11 +197,15 @@ def checkpoint_for(name_or_path):
     return s  # a Hugging Face hub id
 
 # %% ../nbs/00a_models.ipynb #71352ed6
+def default_device():
+    "The device cap_nb loads models onto when none is given: CUDA when available, else the CPU"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
 def load_model(name_or_path=DEFAULT_MODEL, # short name, `.gguf` file, checkpoint folder or hub id
                dtype="auto", # torch dtype, 'fp32'/'bf16'/'fp16', or 'auto': bf16 where native, else fp32
                device=None): # 'cpu', 'cuda', ...; default cuda when available
     "Load a causal LM and its tokenizer, in eval mode, with a pad token"
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or default_device()
     ckpt = checkpoint_for(name_or_path)
     model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=as_dtype(dtype, device)).to(device).eval()
     tok = AutoTokenizer.from_pretrained(ckpt)
