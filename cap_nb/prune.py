@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SHARED_INPUT', 'PRUNE_METHODS', 'CAP_OPTIONS', 'CHECKPOINT_FILES', 'sparsity_table', 'as_number', 'as_integer',
-           'calib_batches', 'peak_memory', 'calib_items', 'LayerStats', 'layer_stats', 'walk_layers', 'PruneConfig',
-           'WalkState', 'magnitude_rule', 'wanda_rule', 'sparsegpt_rule', 'cap_attention_masks', 'cap_mlp_masks',
-           'cap_rule', 'paper_kth', 'paper_masks', 'paper_rule', 'paper_layer_rule', 'PruneMethod', 'owl_allocation',
+           'calib_batches', 'calib_items', 'LayerStats', 'layer_stats', 'walk_layers', 'PruneConfig', 'WalkState',
+           'magnitude_rule', 'wanda_rule', 'sparsegpt_rule', 'cap_attention_masks', 'cap_mlp_masks', 'cap_rule',
+           'paper_kth', 'paper_masks', 'paper_rule', 'paper_layer_rule', 'PruneMethod', 'owl_allocation', 'peak_memory',
            'PruneReport', 'prune', 'check_replaceable', 'save_pruned', 'load_pruned', 'head_kept',
            'plot_layer_sparsity', 'plot_head_kept']
 
@@ -72,26 +72,6 @@ def calib_batches(calib, tok=None, # tokenizer, needed for text
     am = torch.ones_like(ids) if am is None else am
     if empty := (am.sum(1) == 0).nonzero()[:, 0].tolist(): raise ValueError(f"Calibration items {empty[:5]} are empty: each needs at least one token")
     return [(ids[i:i + batch_size].to(device), am[i:i + batch_size].to(device)) for i in range(0, len(ids), batch_size)]
-
-# %% ../nbs/03_prune.ipynb #91262698
-def _rss(key):
-    with open("/proc/self/status") as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith(key))
-
-@contextmanager
-def peak_memory(device="cpu"):
-    "Context manager yielding a dict that gets 'peak_bytes': peak memory above the starting level (None if unknown)"
-    cuda, out = torch.device(device).type == "cuda", {}
-    try:
-        if cuda: torch.cuda.synchronize(device); torch.cuda.reset_peak_memory_stats(device); base = torch.cuda.memory_allocated(device)
-        else:
-            with open("/proc/self/clear_refs", "w") as f: f.write("5")
-            base = _rss("VmRSS")
-    except OSError: base = None
-    t0 = time.perf_counter()
-    yield out
-    out["time_s"] = time.perf_counter() - t0
-    if base is not None: out["peak_bytes"] = (torch.cuda.max_memory_allocated(device) if cuda else _rss("VmHWM")) - base
-    else: out["peak_bytes"] = None
 
 # %% ../nbs/03_prune.ipynb #c0419ce2
 SHARED_INPUT = {"q_proj": ("q_proj", "k_proj", "v_proj"), "o_proj": ("o_proj",),
@@ -399,6 +379,26 @@ def owl_allocation(model, batches, sparsity, m=5.0, lam=0.08):
     ratios = [outlier_ratio([wanda_importance(l.weight, rec.input_norm(lo.index, n)) for n, l in lo.linears.items()], m)
               for lo in lay]
     return owl_sparsities(ratios, sparsity, lam)
+
+# %% ../nbs/03_prune.ipynb #91262698
+def _rss(key):
+    with open("/proc/self/status") as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith(key))
+
+@contextmanager
+def peak_memory(device="cpu"):
+    "Context manager yielding a dict that gets 'peak_bytes': peak memory above the starting level (None if unknown)"
+    cuda, out = torch.device(device).type == "cuda", {}
+    try:
+        if cuda: torch.cuda.synchronize(device); torch.cuda.reset_peak_memory_stats(device); base = torch.cuda.memory_allocated(device)
+        else:
+            with open("/proc/self/clear_refs", "w") as f: f.write("5")
+            base = _rss("VmRSS")
+    except OSError: base = None
+    t0 = time.perf_counter()
+    yield out
+    out["time_s"] = time.perf_counter() - t0
+    if base is not None: out["peak_bytes"] = (torch.cuda.max_memory_allocated(device) if cuda else _rss("VmHWM")) - base
+    else: out["peak_bytes"] = None
 
 # %% ../nbs/03_prune.ipynb #1db54920
 @dataclass(eq=False)
