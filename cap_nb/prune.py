@@ -24,8 +24,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from .models import model_fingerprint
+from .models import model_fingerprint, as_dtype, default_device
 from .storage import write_atomic, short_hash, written_folder
+from .parallel import shard, all_summed
 from .hooks import attention_layout, max_heads, pad_layers, capture, layer_inputs, run_layers, hooks_removed_after
 from .weight_importance import (Kth, parse_pattern, prune_mask, magnitude_importance, wanda_importance, sparsegpt_prune,
                                       as_scores, control_scores, kv_scores, rank_budgets, rank_factors, budget_mask, scaled_mask,
@@ -85,21 +86,6 @@ def _hessian_hook(rec, H, name):
     return hook
 
 # %% ../nbs/03_prune.ipynb #15f0a75b
-def _shard(batches):
-    "This process's share of `batches` when a torch.distributed process group runs (all of them otherwise)"
-    d = torch.distributed
-    if not batches or not (d.is_available() and d.is_initialized()): return batches
-    if len(batches) < (n := d.get_world_size()):
-        raise ValueError(f"{len(batches)} calibration batches cannot be shared among {n} processes: use more data or fewer processes")
-    return batches[d.get_rank()::n]
-
-def _summed(tensors):
-    "`tensors`, summed in place over the processes of a running torch.distributed group (unchanged without one)"
-    d = torch.distributed
-    if d.is_available() and d.is_initialized():
-        for t in tensors: d.all_reduce(t)
-    return tensors
-
 def calib_items(batches):
     "Each calibration sequence of `batches` alone, in order, its padding removed: [1, length] ids and a mask of ones"
     return [(ids[i][am[i].bool()][None], torch.ones(1, int(am[i].sum()), dtype=am.dtype, device=am.device))
@@ -120,7 +106,7 @@ def layer_stats(model, layer, hidden, # the calibration hidden states entering `
         for h, kw, am in zip(hidden, layer_kwargs, attn_masks):
             rec.token_mask = am
             run_layers(model, h, kw, layer.index, layer.index + 1)
-    _summed(list(rec.sq_sum.values()) + list(H.values()))  # under torch.distributed: the sums over every process's share
+    all_summed(list(rec.sq_sum.values()) + list(H.values()))  # under torch.distributed: the sums over every process's share
     H = {n: H[src] for src, names in SHARED_INPUT.items() for n in names} if hessian else {}
     return LayerStats(x_norm={n: rec.input_norm(layer.index, n) for n in layer.linears}, H=H)
 
@@ -142,7 +128,7 @@ def walk_layers(model, batches, # from `calib_batches`, or None for data-free me
                 layer_sparsity, hessian=False, progress=True):
     "Prune `model` in place layer by layer with `rule`, feeding each layer the pruned outputs of the previous; returns masks"
     hidden, layer_kwargs, attn_masks, masks, lay, undo = [], [], [], {}, attention_layout(model), []
-    for ids, am in calib_items(_shard(batches) or []):  # one sequence at a time; under torch.distributed this process's share
+    for ids, am in calib_items(shard(batches) or []):  # one sequence at a time; under torch.distributed this process's share
         h, kw = layer_inputs(model, ids, am); hidden.append(h); layer_kwargs.append(kw); attn_masks.append(am)
     with _undone_on_error(undo):
         for layer in tqdm(lay, desc="layers", disable=not progress, leave=False):
@@ -591,12 +577,14 @@ def _saved_diff(report):
     if abs(marked - s) > 0.01: return f"masks.safetensors marks {marked:.2%} of the weights pruned, but prune_report.json's sparsity is {s:.2%}"
     return None
 
-def load_pruned(path, dtype=None, device="cpu"):
+def load_pruned(path, dtype="auto", # as for `load_model`: a torch dtype, 'fp32'/'bf16'/'fp16', or 'auto' (bf16 where native, else fp32)
+                device=None): # default: `default_device()`, cuda when available
     "(model, tokenizer or None, `PruneReport`) from a `save_pruned` folder, refused unless its report, masks and weights agree"
+    device = device or default_device(); dtype = as_dtype(dtype, device)
     path = Path(path); _check_folder(path)
     report, digest = _read_report(path / "prune_report.json", _read_masks(path / "masks.safetensors"))
     if diff := _saved_diff(report): raise ValueError(f"{path}: {diff}; the checkpoint was changed after it was saved")
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or "auto").to(device).eval()
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
     tok = AutoTokenizer.from_pretrained(path) if (path / "tokenizer_config.json").exists() else None
     if tok is not None and tok.pad_token is None: tok.pad_token = tok.eos_token   # as `load_model` gives it
     if diff := _report_diff(model, report): raise ValueError(f"{path}: the weights disagree with prune_report.json and masks.safetensors: {diff}")
