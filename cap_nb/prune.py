@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['SHARED_INPUT', 'PRUNE_METHODS', 'CAP_OPTIONS', 'CHECKPOINT_FILES', 'sparsity_table', 'as_number', 'as_integer',
-           'calib_batches', 'peak_memory', 'calib_items', 'LayerStats', 'layer_stats', 'walk_layers', 'PruneConfig',
-           'WalkState', 'magnitude_rule', 'wanda_rule', 'sparsegpt_rule', 'cap_attention_masks', 'cap_mlp_masks',
-           'cap_rule', 'paper_kth', 'paper_masks', 'paper_rule', 'paper_layer_rule', 'PruneMethod', 'owl_allocation',
+           'calib_batches', 'calib_items', 'LayerStats', 'layer_stats', 'walk_layers', 'PruneConfig', 'WalkState',
+           'magnitude_rule', 'wanda_rule', 'sparsegpt_rule', 'cap_attention_masks', 'cap_mlp_masks', 'cap_rule',
+           'paper_kth', 'paper_masks', 'paper_rule', 'paper_layer_rule', 'PruneMethod', 'owl_allocation', 'peak_memory',
            'PruneReport', 'prune', 'check_replaceable', 'save_pruned', 'load_pruned', 'head_kept',
            'plot_layer_sparsity', 'plot_head_kept']
 
@@ -24,8 +24,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from .models import model_fingerprint
+from .models import model_fingerprint, as_dtype, default_device
 from .storage import write_atomic, short_hash, written_folder
+from .parallel import shard, all_summed
 from .hooks import attention_layout, max_heads, pad_layers, capture, layer_inputs, run_layers, hooks_removed_after
 from .weight_importance import (Kth, parse_pattern, prune_mask, magnitude_importance, wanda_importance, sparsegpt_prune,
                                       as_scores, control_scores, kv_scores, rank_budgets, rank_factors, budget_mask, scaled_mask,
@@ -73,26 +74,6 @@ def calib_batches(calib, tok=None, # tokenizer, needed for text
     if empty := (am.sum(1) == 0).nonzero()[:, 0].tolist(): raise ValueError(f"Calibration items {empty[:5]} are empty: each needs at least one token")
     return [(ids[i:i + batch_size].to(device), am[i:i + batch_size].to(device)) for i in range(0, len(ids), batch_size)]
 
-# %% ../nbs/03_prune.ipynb #91262698
-def _rss(key):
-    with open("/proc/self/status") as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith(key))
-
-@contextmanager
-def peak_memory(device="cpu"):
-    "Context manager yielding a dict that gets 'peak_bytes': peak memory above the starting level (None if unknown)"
-    cuda, out = torch.device(device).type == "cuda", {}
-    try:
-        if cuda: torch.cuda.synchronize(device); torch.cuda.reset_peak_memory_stats(device); base = torch.cuda.memory_allocated(device)
-        else:
-            with open("/proc/self/clear_refs", "w") as f: f.write("5")
-            base = _rss("VmRSS")
-    except OSError: base = None
-    t0 = time.perf_counter()
-    yield out
-    out["time_s"] = time.perf_counter() - t0
-    if base is not None: out["peak_bytes"] = (torch.cuda.max_memory_allocated(device) if cuda else _rss("VmHWM")) - base
-    else: out["peak_bytes"] = None
-
 # %% ../nbs/03_prune.ipynb #c0419ce2
 SHARED_INPUT = {"q_proj": ("q_proj", "k_proj", "v_proj"), "o_proj": ("o_proj",),
                 "gate_proj": ("gate_proj", "up_proj"), "down_proj": ("down_proj",)}
@@ -105,21 +86,6 @@ def _hessian_hook(rec, H, name):
     return hook
 
 # %% ../nbs/03_prune.ipynb #15f0a75b
-def _shard(batches):
-    "This process's share of `batches` when a torch.distributed process group runs (all of them otherwise)"
-    d = torch.distributed
-    if not batches or not (d.is_available() and d.is_initialized()): return batches
-    if len(batches) < (n := d.get_world_size()):
-        raise ValueError(f"{len(batches)} calibration batches cannot be shared among {n} processes: use more data or fewer processes")
-    return batches[d.get_rank()::n]
-
-def _summed(tensors):
-    "`tensors`, summed in place over the processes of a running torch.distributed group (unchanged without one)"
-    d = torch.distributed
-    if d.is_available() and d.is_initialized():
-        for t in tensors: d.all_reduce(t)
-    return tensors
-
 def calib_items(batches):
     "Each calibration sequence of `batches` alone, in order, its padding removed: [1, length] ids and a mask of ones"
     return [(ids[i][am[i].bool()][None], torch.ones(1, int(am[i].sum()), dtype=am.dtype, device=am.device))
@@ -140,7 +106,7 @@ def layer_stats(model, layer, hidden, # the calibration hidden states entering `
         for h, kw, am in zip(hidden, layer_kwargs, attn_masks):
             rec.token_mask = am
             run_layers(model, h, kw, layer.index, layer.index + 1)
-    _summed(list(rec.sq_sum.values()) + list(H.values()))  # under torch.distributed: the sums over every process's share
+    all_summed(list(rec.sq_sum.values()) + list(H.values()))  # under torch.distributed: the sums over every process's share
     H = {n: H[src] for src, names in SHARED_INPUT.items() for n in names} if hessian else {}
     return LayerStats(x_norm={n: rec.input_norm(layer.index, n) for n in layer.linears}, H=H)
 
@@ -162,7 +128,7 @@ def walk_layers(model, batches, # from `calib_batches`, or None for data-free me
                 layer_sparsity, hessian=False, progress=True):
     "Prune `model` in place layer by layer with `rule`, feeding each layer the pruned outputs of the previous; returns masks"
     hidden, layer_kwargs, attn_masks, masks, lay, undo = [], [], [], {}, attention_layout(model), []
-    for ids, am in calib_items(_shard(batches) or []):  # one sequence at a time; under torch.distributed this process's share
+    for ids, am in calib_items(shard(batches) or []):  # one sequence at a time; under torch.distributed this process's share
         h, kw = layer_inputs(model, ids, am); hidden.append(h); layer_kwargs.append(kw); attn_masks.append(am)
     with _undone_on_error(undo):
         for layer in tqdm(lay, desc="layers", disable=not progress, leave=False):
@@ -400,6 +366,26 @@ def owl_allocation(model, batches, sparsity, m=5.0, lam=0.08):
               for lo in lay]
     return owl_sparsities(ratios, sparsity, lam)
 
+# %% ../nbs/03_prune.ipynb #91262698
+def _rss(key):
+    with open("/proc/self/status") as f: return next(int(l.split()[1]) * 1024 for l in f if l.startswith(key))
+
+@contextmanager
+def peak_memory(device="cpu"):
+    "Context manager yielding a dict that gets 'peak_bytes': peak memory above the starting level (None if unknown)"
+    cuda, out = torch.device(device).type == "cuda", {}
+    try:
+        if cuda: torch.cuda.synchronize(device); torch.cuda.reset_peak_memory_stats(device); base = torch.cuda.memory_allocated(device)
+        else:
+            with open("/proc/self/clear_refs", "w") as f: f.write("5")
+            base = _rss("VmRSS")
+    except OSError: base = None
+    t0 = time.perf_counter()
+    yield out
+    out["time_s"] = time.perf_counter() - t0
+    if base is not None: out["peak_bytes"] = (torch.cuda.max_memory_allocated(device) if cuda else _rss("VmHWM")) - base
+    else: out["peak_bytes"] = None
+
 # %% ../nbs/03_prune.ipynb #1db54920
 @dataclass(eq=False)
 class PruneReport:
@@ -591,12 +577,14 @@ def _saved_diff(report):
     if abs(marked - s) > 0.01: return f"masks.safetensors marks {marked:.2%} of the weights pruned, but prune_report.json's sparsity is {s:.2%}"
     return None
 
-def load_pruned(path, dtype=None, device="cpu"):
+def load_pruned(path, dtype="auto", # as for `load_model`: a torch dtype, 'fp32'/'bf16'/'fp16', or 'auto' (bf16 where native, else fp32)
+                device=None): # default: `default_device()`, cuda when available
     "(model, tokenizer or None, `PruneReport`) from a `save_pruned` folder, refused unless its report, masks and weights agree"
+    device = device or default_device(); dtype = as_dtype(dtype, device)
     path = Path(path); _check_folder(path)
     report, digest = _read_report(path / "prune_report.json", _read_masks(path / "masks.safetensors"))
     if diff := _saved_diff(report): raise ValueError(f"{path}: {diff}; the checkpoint was changed after it was saved")
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype or "auto").to(device).eval()
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
     tok = AutoTokenizer.from_pretrained(path) if (path / "tokenizer_config.json").exists() else None
     if tok is not None and tok.pad_token is None: tok.pad_token = tok.eos_token   # as `load_model` gives it
     if diff := _report_diff(model, report): raise ValueError(f"{path}: the weights disagree with prune_report.json and masks.safetensors: {diff}")
