@@ -6,11 +6,11 @@
 __all__ = ['GPU_MULTIPLE', 'CRITERIA', 'feature_index', 'slice_linear', 'kept_heads', 'structure', 'remove_units', 'n_params',
            'tensor_bytes', 'layer_shapes', 'save_structured', 'load_structured', 'magnitude_scores', 'input_moments',
            'fluctuation_scores', 'random_scores', 'compensate_bias', 'unit_params', 'head_patterns', 'choose_heads',
-           'structured_plan', 'default_multiple_of', 'heads_plan', 'plan_summary', 'unit_scores', 'structured_prune',
-           'plot_speed_accuracy']
+           'structured_plan', 'default_multiple_of', 'heads_plan', 'unit_scores', 'structured_prune', 'structured_copy',
+           'plan_summary', 'plot_speed_accuracy']
 
 # %% ../nbs/08_structured.ipynb #8fa17bca
-import json, os
+import copy, json, os
 from pathlib import Path
 import torch
 from torch import nn
@@ -344,19 +344,6 @@ def heads_plan(model, head_scores, # [L, H], higher = keep
         raise ValueError(f"Layer {bad[0].index} has {bad[0].n_kv_heads} KV heads of {bad[0].group_size} query heads; got kept_kv={kept_kv}, per_kv={per_kv}")
     return {lo.index: choose_heads(lo, head_scores[lo.index, :lo.n_heads].float(), kept_kv, per_kv) for lo in lay}
 
-# %% ../nbs/08_structured.ipynb #67bfb66c
-def plan_summary(model, heads, channels):
-    "One row per layer: query heads, KV heads and channels left, and the share of the layer's linear parameters removed"
-    lay = attention_layout(model)
-    rows = []
-    for lo in lay:
-        q, kv = kept_heads(lo, head_mask(lay, heads)[lo.index, :lo.n_heads])
-        pq, pkv, pc = unit_params(lo)
-        cut = (lo.n_heads - len(q)) * pq + (lo.n_kv_heads - len(kv)) * pkv + len(channels.get(lo.index, [])) * pc
-        rows.append(dict(layer=lo.index, heads=len(q), kv_heads=len(kv), channels=lo.n_neurons - len(channels.get(lo.index, [])),
-                         removed=cut / sum(p.numel() for l in lo.linears.values() for p in l.parameters())))
-    return rows
-
 # %% ../nbs/08_structured.ipynb #75f9af08
 CRITERIA = ("cap", "cap_abs", "fluctuation", "magnitude", "random")  # cap_abs: channels by |first-order score| (below)
 
@@ -396,7 +383,27 @@ def structured_prune(model, fraction, # share of every decoder layer's linear pa
     n1 = n_params(model)
     return dict(criterion=criterion, fraction=fraction, compensate=compensate, multiple_of=multiple_of, params_before=n0,
                 params_after=n1, removed=1 - n1 / n0, layers_before=lay0,
-                layers_after=layer_shapes(model))
+                layers_after=layer_shapes(model), heads_removed={l: h for l, h in heads.items() if h})
+
+# %% ../nbs/08_structured.ipynb #5c697ce0
+def structured_copy(model, fraction, criterion="fluctuation", **kw): # kw: as in `structured_prune`
+    "(a cut copy of `model` that shares its embedding, `structured_prune`'s summary); `model` is left as it was"
+    emb = model.get_input_embeddings().weight
+    small = copy.deepcopy(model, memo={id(emb): emb})
+    return small, structured_prune(small, fraction, criterion, **kw)
+
+# %% ../nbs/08_structured.ipynb #67bfb66c
+def plan_summary(model, heads, channels):
+    "One row per layer: query heads, KV heads and channels left, and the share of the layer's linear parameters removed"
+    lay = attention_layout(model)
+    rows = []
+    for lo in lay:
+        q, kv = kept_heads(lo, head_mask(lay, heads)[lo.index, :lo.n_heads])
+        pq, pkv, pc = unit_params(lo)
+        cut = (lo.n_heads - len(q)) * pq + (lo.n_kv_heads - len(kv)) * pkv + len(channels.get(lo.index, [])) * pc
+        rows.append(dict(layer=lo.index, heads=len(q), kv_heads=len(kv), channels=lo.n_neurons - len(channels.get(lo.index, [])),
+                         removed=cut / sum(p.numel() for l in lo.linears.values() for p in l.parameters())))
+    return rows
 
 # %% ../nbs/08_structured.ipynb #bf6eaae5
 def plot_speed_accuracy(points, # DataFrame: method, speed (x dense), mean, lo, hi; optional label
