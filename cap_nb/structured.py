@@ -17,7 +17,7 @@ from torch import nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForCausalLM
-from .models import write_atomic
+from .models import write_atomic, as_dtype, default_device
 from .hooks import STRUCTURE_KEY, decoder_stack, attention_layout, decoder_layers, head_mask, mlp_mask, capture, max_heads, pad_layers
 from .prune import written_folder, check_replaceable, as_number, as_integer
 
@@ -185,9 +185,10 @@ def _load_weights(path, cfg, s, dtype):
     if missing or unexpected: raise ValueError(f"{path} does not fit its shapes: missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]}")
     return model
 
-def load_structured(path, dtype=torch.float32, device="cpu"):
+def load_structured(path, dtype="auto", device=None): # as `load_model`: 'auto' = bf16 where native, else fp32; device default CUDA if there
     "Load a `save_structured` checkpoint: plain `from_pretrained` if all layers agree, else rebuilt from `cap_structured`; checked"
     path = Path(path); _checked_folder(path)
+    device = device or default_device(); dtype = as_dtype(dtype, device)
     cfg = AutoConfig.from_pretrained(path); s = cfg.__dict__.pop(STRUCTURE_KEY, None)
     try: model = _load_weights(path, cfg, s, dtype)
     except (OSError, RuntimeError, SafetensorError) as e:   # a truncated or damaged weights file
