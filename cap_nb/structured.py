@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['GPU_MULTIPLE', 'CRITERIA', 'feature_index', 'slice_linear', 'kept_heads', 'structure', 'remove_units', 'n_params',
            'tensor_bytes', 'layer_shapes', 'save_structured', 'load_structured', 'magnitude_scores', 'input_moments',
-           'fluctuation_scores', 'random_scores', 'compensate_bias', 'unit_params', 'head_patterns', 'choose_heads',
-           'structured_plan', 'default_multiple_of', 'heads_plan', 'unit_scores', 'structured_prune', 'structured_copy',
-           'plan_summary', 'plot_speed_accuracy']
+           'fluctuation_scores', 'random_scores', 'compensate_bias', 'as_llama', 'unit_params', 'head_patterns',
+           'choose_heads', 'structured_plan', 'default_multiple_of', 'heads_plan', 'unit_scores', 'structured_prune',
+           'structured_copy', 'plan_summary', 'plot_speed_accuracy']
 
 # %% ../nbs/08_structured.ipynb #8fa17bca
 import copy, json, os
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig
 from .models import write_atomic, as_dtype, default_device
 from .hooks import STRUCTURE_KEY, decoder_stack, attention_layout, decoder_layers, head_mask, mlp_mask, capture, max_heads, pad_layers
 from .prune import written_folder, check_replaceable, as_number, as_integer
@@ -279,6 +279,26 @@ def compensate_bias(model, lay, removed): # `attention_layout(model)`, `_removed
             lin = lay[l].o if part == "o" else lay[l].down
             lin.bias += (lin.weight[:, f].double() @ mu.double().to(lin.weight.device)).to(lin.bias.dtype)
 
+# %% ../nbs/08_structured.ipynb #123c63cb
+_LLAMA_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+                 "head_dim", "hidden_act", "max_position_embeddings", "rms_norm_eps", "tie_word_embeddings", "rope_parameters",
+                 "attention_dropout", "bos_token_id", "eos_token_id", "pad_token_id")
+
+def as_llama(model):
+    "A new Llama model computing what the Qwen2 `model` computes, whose config can hold o_proj / down_proj biases"
+    cfg = model.config
+    if cfg.model_type != "qwen2": raise ValueError(f"as_llama rewrites Qwen2 models, not {cfg.model_type!r} ones")
+    if getattr(cfg, "use_sliding_window", False): raise ValueError("this Qwen2 model uses sliding-window attention, which Llama has not: it cannot be rewritten")
+    if STRUCTURE_KEY in cfg.__dict__: raise ValueError("rewrite the dense model, before any unit is removed")
+    kw = {k: getattr(cfg, k) for k in _LLAMA_FIELDS if getattr(cfg, k, None) is not None}
+    new = AutoModelForCausalLM.from_config(LlamaConfig(**kw, attention_bias=True), dtype=model.dtype).to(model.device).eval()
+    missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
+    if unexpected or any(not k.endswith("o_proj.bias") for k in missing): raise ValueError(f"not a plain Qwen2 model: {(unexpected or missing)[:3]}")
+    with torch.no_grad():
+        for lo in attention_layout(new): lo.o.bias.zero_()
+    new.tie_weights()
+    return new
+
 # %% ../nbs/08_structured.ipynb #5eac5dc1
 def unit_params(lo):
     "Parameters owned by one query head, one KV head and one MLP channel of layer `lo` (weights and biases)"
@@ -389,8 +409,8 @@ def structured_prune(model, fraction, # share of every decoder layer's linear pa
 # %% ../nbs/08_structured.ipynb #5c697ce0
 def structured_copy(model, fraction, criterion="fluctuation", **kw): # kw: as in `structured_prune`
     "(a cut copy of `model` that shares its embedding, `structured_prune`'s summary); `model` is left as it was"
-    emb = model.get_input_embeddings().weight
-    small = copy.deepcopy(model, memo={id(emb): emb})
+    if kw.get("compensate") and model.config.model_type == "qwen2": small = as_llama(model)   # room for the biases (a full copy)
+    else: emb = model.get_input_embeddings().weight; small = copy.deepcopy(model, memo={id(emb): emb})
     return small, structured_prune(small, fraction, criterion, **kw)
 
 # %% ../nbs/08_structured.ipynb #67bfb66c
