@@ -227,6 +227,7 @@ def compare(a, b, metrics=EVAL_METRICS, level=0.95, n_boot=2000, seed=0):
         for k in metrics:
             if f"{k}_a" not in g or g[f"{k}_a"].isna().all() or g[f"{k}_b"].isna().all(): continue
             va, vb = g[f"{k}_a"].to_numpy(float), g[f"{k}_b"].to_numpy(float)
+            both = ~(np.isnan(va) | np.isnan(vb)); va, vb = va[both], vb[both]   # items scored in both (NaN made diff NaN)
             d = vb - va
             lo, hi = bootstrap_ci(d, level, n_boot, seed)
             rows.append(dict(task=task, metric=k, n=len(d), a=va.mean(), b=vb.mean(), diff=d.mean(), lo=lo, hi=hi,

@@ -10,7 +10,7 @@ __all__ = ['PAPER_LINEARS', 'Kth', 'lowest_mask', 'exact_counts', 'parse_pattern
            'global_kth', 'threshold_mask', 'exact_k_masks']
 
 # %% ../nbs/02_weight_importance.ipynb #bf4282d3
-import math
+import math, numbers
 import numpy as np
 import torch
 from scipy.stats import rankdata
@@ -57,6 +57,20 @@ def parse_pattern(pattern):
     return n, m
 
 # %% ../nbs/02_weight_importance.ipynb #1879d035
+def _fraction(x, name, high=1.0):
+    "`x` as a float in [0, `high`]: Python, numpy and 0-d torch numbers taken; bools, text, NaN and inf refused, naming `name`"
+    if isinstance(x, bool) or "bool" in str(getattr(x, "dtype", "")) or not isinstance(x, (numbers.Real, np.generic, torch.Tensor)) or getattr(x, "ndim", 0):
+        raise TypeError(f"{name} must be a number in [0, {high:g}], not {type(x).__name__} {x!r:.40}")
+    if not -1e-6 <= float(x) <= high + 1e-6: raise ValueError(f"{name} must be a number in [0, {high:g}], got {float(x)}")
+    return min(max(float(x), 0.0), high)   # a budget of 1 + 1e-7 from float rounding is 1
+
+def _count(x, name, high):
+    "`x` as an int in [0, `high`], bools and floats refused, naming `name`"
+    if isinstance(x, bool) or "bool" in str(getattr(x, "dtype", "")) or not isinstance(x, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer in [0, {high}], not {type(x).__name__} {x!r:.40}")
+    if not 0 <= int(x) <= high: raise ValueError(f"{name} must be an integer in [0, {high}], got {int(x)}")
+    return int(x)
+
 def prune_mask(imp, sparsity, group="row", # 'row' (per output row) or 'matrix'
                nm=None): # (n, m) from `parse_pattern`: overrides `group` and `sparsity`
     "True = prune: the lowest-`imp` weights, exactly round(`sparsity`·numel) per matrix and within one of it per row; or N:M"
@@ -64,6 +78,7 @@ def prune_mask(imp, sparsity, group="row", # 'row' (per output row) or 'matrix'
         n, m = nm
         if imp.shape[1] % m: raise ValueError(f"Input width {imp.shape[1]} is not divisible by M={m}")
         return lowest_mask(imp.reshape(-1, m), m - n).reshape(imp.shape)
+    sparsity = _fraction(sparsity, "sparsity")
     if group == "row": return lowest_mask(imp, exact_counts(torch.full((imp.shape[0],), sparsity), imp.shape[1]))
     if group == "matrix": return lowest_mask(imp.reshape(1, -1), round(sparsity * imp.numel())).reshape(imp.shape)
     raise ValueError(f"group must be 'row' or 'matrix', not {group!r}")
@@ -130,11 +145,13 @@ def rank_fraction(scores):
 def rank_budgets(scores, # [..., n] scores of n peers (last dim)
                  sparsity, strength=0.5): # λ: budgets span s·(1±λ)
     "Per-peer sparsity s·(1+λ(1−2r)): lowest-ranked loses most, mean exactly `sparsity`, none above 1"
+    sparsity, strength = _fraction(sparsity, "sparsity"), _fraction(strength, "strength")
     lam = min(strength, (1 - sparsity) / sparsity) if sparsity > 0 else 0.0
     return sparsity * (1 + lam * (1 - 2 * rank_fraction(scores)))
 
 def rank_factors(scores, strength=0.5):
     "Importance multipliers 1+λ(2r−1) in [1−λ, 1+λ] from ranks (0 = lowest score)"
+    strength = _fraction(strength, "strength")
     return 1 + strength * (2 * rank_fraction(scores) - 1)
 
 # %% ../nbs/02_weight_importance.ipynb #6174acbb
@@ -217,6 +234,9 @@ def outlier_ratio(imps, m=5.0):
 
 def owl_sparsities(ratios, sparsity, lam=0.08):
     "Per-layer sparsity: target minus the spread (in [−λ, λ], zero mean) of the min-max normalised outlier ratios"
+    sparsity, lam = _fraction(sparsity, "sparsity"), _fraction(lam, "lam")
+    if isinstance(ratios, (str, bytes)) or not len(ratios): raise ValueError(f"ratios must hold one outlier ratio per layer, got {ratios!r:.40}")
+    ratios = [_fraction(r, f"ratios[{i}]") for i, r in enumerate(ratios)]
     r = torch.as_tensor(ratios, dtype=torch.float64)
     spread = (r - r.min()) / (r.max() - r.min()) * 2 * lam if r.max() > r.min() else torch.zeros_like(r)
     return (sparsity - (spread - spread.mean())).clamp(0, 1)
@@ -301,6 +321,7 @@ def global_kth(tensors, # list of float tensors, or a callable returning a fresh
                k): # 1 ≤ k ≤ number of entries
     "The exact k-th smallest value over all `tensors` without concatenating them: 65536-bin histograms of the fp32 bits"
     hi, dtypes = _histogram(tensors); n = int(hi.sum())
+    if isinstance(k, bool) or not isinstance(k, (numbers.Integral, np.integer)): raise TypeError(f"k must be an integer in [1, {n}], not {type(k).__name__} {k!r}")
     if not 1 <= k <= n: raise ValueError(f"k must lie in [1, {n}] (the number of entries), got {k}")
     h, below = _pick(hi, k)
     if dtypes == {torch.bfloat16}: lo, ties = (0 if h >= 1 << 15 else 0xFFFF), int(hi[h])  # bf16: high 16 bits of fp32
@@ -318,6 +339,7 @@ def threshold_mask(t, kth, # a `Kth` from `global_kth`
 
 def exact_k_masks(tensors, k): # a list of float tensors; 0 ≤ k ≤ number of entries
     "One bool mask per tensor, True = prune, exactly `k` True in all: the k smallest (ties: list order, then flat index)"
+    k = _count(k, "k", sum(t.numel() for t in tensors))
     if k == 0: return [torch.zeros_like(t, dtype=torch.bool) for t in tensors]
     kth, off, out = global_kth(tensors, k), 0, []
     for t in tensors: m, off = threshold_mask(t, kth, off); out.append(m)
