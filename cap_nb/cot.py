@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from .models import model_fingerprint, short_hash
-from .tasks import TASKS, load_task
+from .tasks import TASKS, load_task, check_int
 from .eval import generate, extract_answer, reorder, choice_orders, summarize
 from .loglik import encode_text, needs_bos, group_logliks
 
@@ -48,6 +48,8 @@ def answer_line(text, lenient=False): # lenient: also "the answer is X" and LaTe
 # %% ../nbs/04b_cot.ipynb #fd857362
 def extract_letter(text, labels, lenient=False):
     "The label (one of `labels`) on the final answer line, or None"
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__") or not len(labels) or len(set(labels)) < len(labels):
+        raise ValueError(f"labels must be a non-empty list of distinct labels like ['A', 'B', 'C'], not {labels!r:.40}")
     m = re.match(r"[\s(\[*]*([A-Za-z0-9])(?![A-Za-z0-9])", answer_line(text, lenient) or "")
     return next((l for l in labels if m and l.upper() == m.group(1).upper()), None)
 
@@ -92,7 +94,7 @@ def _check(tasks, n, orders):
     if bad := [t for t in tasks if t not in TASKS]: raise ValueError(f"Unknown task(s) {bad}; known tasks: {list(TASKS)}")
     if bad := [t for t in tasks if t not in COT_KIND]: raise ValueError(f"No chain-of-thought extractor for {bad}")
     if not tasks: raise ValueError("tasks is empty")
-    if not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_int(n, "n", low=1)   # numpy integers taken, bools refused (n=True evaluated one item)
     choice_orders(2, orders)  # raises on an unknown `orders`
     return tasks
 
