@@ -106,9 +106,13 @@ def plot_equivalence(rows, # DataFrame or dicts: label, diff, lo, hi (two-sided 
 # %% ../nbs/00d_stats.ipynb #29fb6947
 def bootstrap_ci(x, level=0.95, n_boot=2000, seed=0):
     "(low, high) percentile-bootstrap interval of the mean of `x` (NaNs dropped)"
+    if getattr(level, "ndim", None) == 0 and "bool" not in str(level.dtype): level = level.item()   # a numpy or 0-d torch number
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1: raise ValueError(f"level must be in (0, 1), e.g. 0.95, not {level!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1: raise ValueError(f"n_boot must be >= 1 (an integer), not {n_boot!r}")
+    if np.asarray(x).dtype == bool or any(isinstance(v, (bool, np.bool_)) for v in np.ravel(np.asarray(x, dtype=object))):
+        raise TypeError("x holds bools: give outcomes as numbers (0/1)")
     x = np.asarray(x, dtype=float); x = x[~np.isnan(x)]
+    if np.isinf(x).any(): raise ValueError("x holds inf: the mean of x is not finite")
     if len(x) < 2 or np.all(x == x[0]): return (float(x.mean()), float(x.mean())) if len(x) else (np.nan, np.nan)
     ci = stats.bootstrap((x,), np.mean, n_resamples=int(n_boot), confidence_level=level, method="percentile",
                          random_state=np.random.default_rng(seed), vectorized=True).confidence_interval
