@@ -286,7 +286,8 @@ def experiment_from_args(a):
 def stage_times(out, convert_s=0.0):
     "One line of where a run's time went: model conversion or check, then load, scores, prune, eval from its newest `timings-*.json`"
     f = sorted(Path(out).glob("timings-*.json"), key=lambda p: p.stat().st_mtime)
-    t = {"convert/check model": convert_s, **(json.loads(f[-1].read_text()) if f else {})}
+    try: t = {"convert/check model": convert_s, **(json.loads(f[-1].read_text()) if f else {})}
+    except ValueError: return f"time by stage: {f[-1]} is damaged (the results are not)"   # the line a finished run prints last
     return "time by stage: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items())
 
 # %% ../nbs/06_cli.ipynb #81262761

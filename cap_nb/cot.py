@@ -158,6 +158,7 @@ def cot_items(df, by=()): # columns that name a cell besides task and id, e.g. (
 
 def cot_summary(df, level=0.95, n_boot=2000, seed=0):
     "Per task: items, orders, acc (mean over orders) and its bootstrap interval, acc in the original order, unparseable"
+    if not len(df): return pd.DataFrame(columns=["task", "n", "acc", "lo", "hi", "orders", "acc_original_order", "unparseable", "mean_chars"])
     s = summarize(cot_items(df), metrics=("acc",), level=level, n_boot=n_boot, seed=seed).drop(columns="metric")
     g = df.groupby("task", sort=False)
     extra = pd.DataFrame(dict(orders=g.order.nunique(), acc_original_order=df[df.order == 0].groupby("task").acc.mean(),
@@ -169,6 +170,7 @@ def cot_rescore(df, # `cot_evaluate` rows, other columns kept (e.g. those of `lo
                 lenient=True, orders="reversed", split="test"): # `orders` and `split` as the run used them
     "`df` with pred, letter, parsed and acc read again from its stored texts, by the lenient extractor or the strict one"
     choice_orders(2, orders)
+    if miss := sorted({"task", "id", "order", "text", "gold"} - set(df.columns)): raise ValueError(f"df lacks the columns {miss}: give `cot_evaluate` rows")
     items = {(t, it["id"]): it for t in df.task.unique() for it in load_task(t, split)}
     if missing := sorted({k for k in zip(df.task, df.id) if k not in items})[:3]: raise ValueError(f"Items not in {split}: {missing}")
     perm = lambda it, o: choice_orders(len(it["choices"]), orders)[o] if COT_KIND[it["task"]] == "letter" else None
@@ -202,6 +204,7 @@ def cot_answer_step(model, tok, df, # `cot_evaluate` rows (stored texts), other 
                     max_new_tokens=12, progress=False): # GSM8K: most tokens of the number after the cue
     "`df` with pred_step, letter_step, parsed_step, acc_step: each stored chain of thought's answer read after the answer cue"
     choice_orders(2, orders)
+    if miss := sorted({"task", "id", "order", "text"} - set(df.columns)): raise ValueError(f"df lacks the columns {miss}: give `cot_evaluate` rows")
     items = {(t, it["id"]): it for t in df.task.unique() for it in load_task(t, split)}
     if missing := sorted({k for k in zip(df.task, df.id) if k not in items})[:3]: raise ValueError(f"Items not in {split}: {missing}")
     perm = lambda it, o: choice_orders(len(it["choices"]), orders)[o] if COT_KIND[it["task"]] == "letter" else None
