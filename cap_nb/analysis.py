@@ -14,8 +14,10 @@ from .stats import holm, bootstrap_ci, tost, in_words
 
 # %% ../nbs/05b_analysis.ipynb #1a4b0216
 def id_list(path):
-    "The ids in the text file `path`: one a line, blank lines and `#` comments skipped"
-    return [l for l in Path(path).read_text().splitlines() if l and not l.startswith("#")]
+    "The ids in the text file `path`: one a line, stripped; blank lines and `#` comments skipped"
+    try: lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError: raise ValueError(f"{path} is not a UTF-8 text file of item ids") from None
+    return [l.strip() for l in lines if l.strip() and not l.strip().startswith("#")]
 
 def seen_ids(runs_root, task="arc_challenge", skip=()): # skip: folder names under `runs_root` to leave out
     "Sorted ids of `task` items evaluated in any results folder under `runs_root`, except folders named in `skip`"
@@ -65,13 +67,16 @@ def paired_outcomes(items, run, ref, sparsity, task, metric="acc"):
 def comparison_in_words(a, b, margin=None, name="b − a"): # margin: TOST margin, or None when no sameness is claimed
     "b − a over paired items as a sentence: its 95 % bootstrap interval, and equivalence only if a TOST within ±`margin` shows it"
     d = np.asarray(b, float) - np.asarray(a, float); lo, hi = bootstrap_ci(d)
-    return in_words(float(d.mean()), lo, hi, tost(a, b, margin) if margin else None, name=name)
+    return in_words(float(d.mean()), lo, hi, None if margin is None else tost(a, b, margin), name=name)   # margin=0 is refused, not ignored
 
 # %% ../nbs/05b_analysis.ipynb #b07423f0
 def shared_credit(scores, gold, tol=1e-9):
     "Per row of `scores` (items × choices): 1/k if the `gold` choice is among the k tied best (within `tol`), else 0"
-    scores = np.asarray(scores, float); top = scores >= scores.max(axis=1, keepdims=True) - tol
-    return top[np.arange(len(scores)), np.asarray(gold)] / top.sum(axis=1)
+    scores, g = np.asarray(scores, float), np.asarray(gold)
+    if scores.ndim != 2 or g.shape != (len(scores),): raise ValueError(f"scores must be [items, choices] and gold one index per item; got {scores.shape}, {g.shape}")
+    if g.dtype.kind not in "iu" or ((g < 0) | (g >= scores.shape[1])).any(): raise ValueError(f"gold must be choice indices in [0, {scores.shape[1] - 1}], got {g.tolist()}")
+    top = scores >= scores.max(axis=1, keepdims=True) - tol
+    return top[np.arange(len(scores)), g] / top.sum(axis=1)
 
 def letter_corrected(items, by=("method", "sparsity", "task"), tol=1e-9):
     "`items` with `acc_lc`: accuracy after subtracting each run's mean log-probability per choice position (no gold used), ties shared"

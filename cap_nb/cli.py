@@ -45,11 +45,11 @@ def as_bad_argument():
 
 # %% ../nbs/06_cli.ipynb #6e27e5d0
 def parse_list(s, cast=str, what="list"):
-    "Comma-separated `s` as a tuple of `cast` values, none twice, with a clear error naming `what`"
+    "Comma-separated `s` as a tuple of `cast` values, none twice, with a clear error naming the option `--{what}`"
     try: out = tuple(cast(x.strip()) for x in s.split(",") if x.strip())
-    except ValueError: raise ValueError(f"Malformed {what} {s!r}: expected comma-separated values like 0.1,0.2,0.5") from None
-    if not out: raise ValueError(f"Empty {what} {s!r}")
-    if twice := sorted({x for x in out if out.count(x) > 1}, key=str): raise ValueError(f"{what} {s!r} names {twice} twice")
+    except ValueError: raise ValueError(f"Malformed --{what} {s!r}: expected comma-separated values like 0.1,0.2,0.5") from None
+    if not out: raise ValueError(f"Empty --{what} {s!r}")
+    if twice := sorted({x for x in out if out.count(x) > 1}, key=str): raise ValueError(f"--{what} {s!r} names {twice} twice")
     return out
 
 def parse_sparsities(s, what="sparsities"):
@@ -73,6 +73,8 @@ def parse_runs(s):
         if at and not (seed.isascii() and seed.isdigit()): raise ValueError(f"Bad seed in run {r!r}: write '<run>@<seed>' with a whole number, e.g. 'cap_budget_permuted@3'")
         if base not in RUNS: raise ValueError(f"Unknown run {r!r}; known: {', '.join(RUNS)} (the permuted controls take '@seed')")
         if at and not base.endswith("_permuted"): raise ValueError(f"Run {r!r}: only the permuted-score controls (…_permuted@seed) use a seed")
+    runs = tuple(f"{b}@{int(sd)}" if at else b for b, at, sd in (r.partition("@") for r in runs))   # '@01' is seed 1
+    if twice := sorted({r for r in runs if runs.count(r) > 1}): raise ValueError(f"--runs {s!r} names {twice} twice (seeds are numbers: @01 is @1)")
     return runs
 
 # %% ../nbs/06_cli.ipynb #5826c884
@@ -88,7 +90,7 @@ def parse_n_eval(s):
         if len(n := parse_list(s, int, "n-eval")) > 1: raise ValueError(f"--n-eval {s!r}: give one number for every task, or task=n pairs like arc_easy=600,gsm8k=100")
         return _at_least(n[0], 1, "--n-eval")
     try: pairs = [(t.strip(), int(n)) for t, n in (kv.split("=") for kv in parse_list(s, str, "n-eval"))]
-    except ValueError: raise ValueError(f"Malformed n-eval {s!r}: expected 500 or arc_easy=600,gsm8k=100") from None
+    except ValueError: raise ValueError(f"Malformed --n-eval {s!r}: expected 500 or arc_easy=600,gsm8k=100") from None
     tasks = [t for t, _ in pairs]
     if twice := sorted({t for t in tasks if tasks.count(t) > 1}): raise ValueError(f"--n-eval {s!r} names {twice} twice")
     if bad := [t for t in tasks if t not in TASK_NAMES]: raise ValueError(f"--n-eval names unknown tasks {bad}; known: {', '.join(TASK_NAMES)}")
@@ -284,7 +286,8 @@ def experiment_from_args(a):
 def stage_times(out, convert_s=0.0):
     "One line of where a run's time went: model conversion or check, then load, scores, prune, eval from its newest `timings-*.json`"
     f = sorted(Path(out).glob("timings-*.json"), key=lambda p: p.stat().st_mtime)
-    t = {"convert/check model": convert_s, **(json.loads(f[-1].read_text()) if f else {})}
+    try: t = {"convert/check model": convert_s, **(json.loads(f[-1].read_text()) if f else {})}
+    except ValueError: return f"time by stage: {f[-1]} is damaged (the results are not)"   # the line a finished run prints last
     return "time by stage: " + ", ".join(f"{k} {v:.0f} s" for k, v in t.items())
 
 # %% ../nbs/06_cli.ipynb #81262761

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from tqdm.auto import tqdm
 from .models import model_fingerprint, short_hash
-from .tasks import TASKS, load_task
+from .tasks import TASKS, load_task, check_int
 from .eval import generate, extract_answer, reorder, choice_orders, summarize
 from .loglik import encode_text, needs_bos, group_logliks
 
@@ -48,6 +48,8 @@ def answer_line(text, lenient=False): # lenient: also "the answer is X" and LaTe
 # %% ../nbs/04b_cot.ipynb #fd857362
 def extract_letter(text, labels, lenient=False):
     "The label (one of `labels`) on the final answer line, or None"
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__") or not len(labels) or len(set(labels)) < len(labels):
+        raise ValueError(f"labels must be a non-empty list of distinct labels like ['A', 'B', 'C'], not {labels!r:.40}")
     m = re.match(r"[\s(\[*]*([A-Za-z0-9])(?![A-Za-z0-9])", answer_line(text, lenient) or "")
     return next((l for l in labels if m and l.upper() == m.group(1).upper()), None)
 
@@ -92,7 +94,7 @@ def _check(tasks, n, orders):
     if bad := [t for t in tasks if t not in TASKS]: raise ValueError(f"Unknown task(s) {bad}; known tasks: {list(TASKS)}")
     if bad := [t for t in tasks if t not in COT_KIND]: raise ValueError(f"No chain-of-thought extractor for {bad}")
     if not tasks: raise ValueError("tasks is empty")
-    if not isinstance(n, int) or n < 1: raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_int(n, "n", low=1)   # numpy integers taken, bools refused (n=True evaluated one item)
     choice_orders(2, orders)  # raises on an unknown `orders`
     return tasks
 
@@ -156,6 +158,7 @@ def cot_items(df, by=()): # columns that name a cell besides task and id, e.g. (
 
 def cot_summary(df, level=0.95, n_boot=2000, seed=0):
     "Per task: items, orders, acc (mean over orders) and its bootstrap interval, acc in the original order, unparseable"
+    if not len(df): return pd.DataFrame(columns=["task", "n", "acc", "lo", "hi", "orders", "acc_original_order", "unparseable", "mean_chars"])
     s = summarize(cot_items(df), metrics=("acc",), level=level, n_boot=n_boot, seed=seed).drop(columns="metric")
     g = df.groupby("task", sort=False)
     extra = pd.DataFrame(dict(orders=g.order.nunique(), acc_original_order=df[df.order == 0].groupby("task").acc.mean(),
@@ -167,6 +170,7 @@ def cot_rescore(df, # `cot_evaluate` rows, other columns kept (e.g. those of `lo
                 lenient=True, orders="reversed", split="test"): # `orders` and `split` as the run used them
     "`df` with pred, letter, parsed and acc read again from its stored texts, by the lenient extractor or the strict one"
     choice_orders(2, orders)
+    if miss := sorted({"task", "id", "order", "text", "gold"} - set(df.columns)): raise ValueError(f"df lacks the columns {miss}: give `cot_evaluate` rows")
     items = {(t, it["id"]): it for t in df.task.unique() for it in load_task(t, split)}
     if missing := sorted({k for k in zip(df.task, df.id) if k not in items})[:3]: raise ValueError(f"Items not in {split}: {missing}")
     perm = lambda it, o: choice_orders(len(it["choices"]), orders)[o] if COT_KIND[it["task"]] == "letter" else None
@@ -200,6 +204,7 @@ def cot_answer_step(model, tok, df, # `cot_evaluate` rows (stored texts), other 
                     max_new_tokens=12, progress=False): # GSM8K: most tokens of the number after the cue
     "`df` with pred_step, letter_step, parsed_step, acc_step: each stored chain of thought's answer read after the answer cue"
     choice_orders(2, orders)
+    if miss := sorted({"task", "id", "order", "text"} - set(df.columns)): raise ValueError(f"df lacks the columns {miss}: give `cot_evaluate` rows")
     items = {(t, it["id"]): it for t in df.task.unique() for it in load_task(t, split)}
     if missing := sorted({k for k in zip(df.task, df.id) if k not in items})[:3]: raise ValueError(f"Items not in {split}: {missing}")
     perm = lambda it, o: choice_orders(len(it["choices"]), orders)[o] if COT_KIND[it["task"]] == "letter" else None

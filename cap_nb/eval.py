@@ -59,6 +59,11 @@ def _pred_acc(ll, g, ties):
 
 def choice_metrics(items, groups, lls, fmt="cloze", ties="first"): # 'first' (lm-eval) or 'share'
     "Per-item DataFrame (task, id, gold, pred, acc, acc_norm, p_gold, gold_logprob, ll) from choice log-likelihoods"
+    if ties not in ("first", "share"): raise ValueError(f"ties must be 'first' or 'share', not {ties!r}")
+    items, groups, lls = list(items), list(groups), list(lls)
+    if not len(items) == len(groups) == len(lls): raise ValueError(f"items, groups and lls must be as long as each other, got {len(items)}, {len(groups)}, {len(lls)}")
+    if bad := [i for i, (it, ll) in enumerate(zip(items, lls)) if len(ll) != len(it["choices"])]:
+        raise ValueError(f"lls[{bad[0]}] holds {len(lls[bad[0]])} log-likelihoods for {len(items[bad[0]]['choices'])} choices")
     rows = []
     for it, (_, conts), ll in zip(items, groups, lls):
         g, ll = it["gold"], np.asarray(ll, float)
@@ -76,6 +81,7 @@ ORDERS = (None, "reversed", "cyclic")
 def choice_orders(k, orders=None): # one of `ORDERS`
     "Permutations of `k` choices to score: position j shows original choice perm[j]"
     if orders not in ORDERS: raise ValueError(f"orders must be one of {ORDERS}, not {orders!r}")
+    k = check_int(k, "k (the number of choices)", low=1)
     ident = list(range(k))
     if orders is None: return [ident]
     if orders == "reversed": return [ident, ident[::-1]]
@@ -84,7 +90,8 @@ def choice_orders(k, orders=None): # one of `ORDERS`
 # %% ../nbs/04_eval.ipynb #7f55b799
 def reorder(item, perm):
     "`item` with its choices shown in order `perm` (labels stay in place; the gold index follows its text)"
-    if sorted(perm) != list(range(len(item["choices"]))): raise ValueError(f"{perm} is not a permutation of the choices")
+    if not all(isinstance(j, (int, np.integer)) and not isinstance(j, bool) for j in perm) or sorted(perm) != list(range(len(item["choices"]))):
+        raise ValueError(f"perm {perm} is not a permutation of the choices' indices 0..{len(item['choices']) - 1}")
     return {**item, "choices": [item["choices"][j] for j in perm], "gold": perm.index(item["gold"])}
 
 def order_average(lls, perms):
@@ -125,7 +132,9 @@ def extract_answer(text, mode="strict"): # 'strict' (#### N / The answer is N) o
     if mode == "strict": m = _STRICT.search(text); s = m.group(1) if m else None
     elif mode == "flexible": nums = re.findall(_NUM, text); s = nums[-1] if nums else None
     else: raise ValueError(f"mode must be 'strict' or 'flexible', not {mode!r}")
-    return None if s is None else normalize_number(s)
+    if s is None: return None
+    try: return normalize_number(s)
+    except ValueError: return None   # a number too long to read (thousands of digits) is no answer
 
 # %% ../nbs/04_eval.ipynb #8c08f0ed
 class StopOnStrings(StoppingCriteria):
@@ -145,7 +154,7 @@ def generate(model, tok, prompts, max_new_tokens=256, stop=(), # stop strings, e
     "Greedy completions of `prompts` (BOS first for models that need it), cut at the first stop string"
     if isinstance(prompts, str) or not hasattr(prompts, "__len__"): raise TypeError(f"prompts must be a list of strings, not {type(prompts).__name__}")
     for i, p in enumerate(prompts): check_text(p, f"prompts[{i}]")
-    stop = (stop,) if isinstance(stop, str) else tuple(stop)  # one stop string, not its characters
+    stop = () if stop is None else (stop,) if isinstance(stop, str) else tuple(stop)  # one stop string, not its characters
     batch_size, max_new_tokens = check_int(batch_size, "batch_size", low=1), check_int(max_new_tokens, "max_new_tokens", low=1)
     order, out = sorted(range(len(prompts)), key=lambda i: (-len(prompts[i]), i)), [None] * len(prompts)
     bos = needs_bos(model, tok)
@@ -227,6 +236,7 @@ def compare(a, b, metrics=EVAL_METRICS, level=0.95, n_boot=2000, seed=0):
         for k in metrics:
             if f"{k}_a" not in g or g[f"{k}_a"].isna().all() or g[f"{k}_b"].isna().all(): continue
             va, vb = g[f"{k}_a"].to_numpy(float), g[f"{k}_b"].to_numpy(float)
+            both = ~(np.isnan(va) | np.isnan(vb)); va, vb = va[both], vb[both]   # items scored in both (NaN made diff NaN)
             d = vb - va
             lo, hi = bootstrap_ci(d, level, n_boot, seed)
             rows.append(dict(task=task, metric=k, n=len(d), a=va.mean(), b=vb.mean(), diff=d.mean(), lo=lo, hi=hi,

@@ -98,8 +98,16 @@ def attention_layout(model):
     return out
 
 # %% ../nbs/00_hooks.ipynb #36564b6d
+def _index(x, what):
+    "`x` as an int if it is an integer index; bools and floats (`True`, `1.7`) are refused, never silently rounded"
+    if isinstance(x, bool) or "bool" in str(getattr(x, "dtype", "")): raise TypeError(f"{what} index must be an integer, not {x!r}")
+    try: return operator.index(x)
+    except TypeError: raise TypeError(f"{what} index must be an integer, not {x!r}") from None
+
 def head_slice(layout, layer, head):
     "Columns of `o_proj`'s input that carry `head`'s output in `layer`"
+    if not 0 <= _index(layer, "Layer") < len(layout): raise IndexError(f"Layer {layer} out of range: the model has {len(layout)} layers")
+    if not 0 <= _index(head, "Head") < layout[layer].n_heads: raise IndexError(f"Head {head} of layer {layer} out of range: the layer has {layout[layer].n_heads} heads")
     d = layout[layer].head_dim
     return slice(head * d, (head + 1) * d)
 
@@ -114,16 +122,11 @@ def head_exists(layout):
 
 def pad_layers(rows, fill=float("nan")):
     "Stack per-layer tensors [n_l, ...] into [n_layers, max n_l, ...], `fill` after each layer's own entries"
+    if not len(rows): raise ValueError("rows is empty: give one tensor per layer")
     n = max(len(r) for r in rows)
     return torch.stack([torch.cat([r, r.new_full((n - len(r), *r.shape[1:]), fill)]) for r in rows])
 
 # %% ../nbs/00_hooks.ipynb #9db16717
-def _index(x, what):
-    "`x` as an int if it is an integer index; bools and floats (`True`, `1.7`) are refused, never silently rounded"
-    if isinstance(x, bool) or "bool" in str(getattr(x, "dtype", "")): raise TypeError(f"{what} index must be an integer, not {x!r}")
-    try: return operator.index(x)
-    except TypeError: raise TypeError(f"{what} index must be an integer, not {x!r}") from None
-
 def _listed(x):
     "`x` as a list of indices: an iterable as it is, one index (a Python, numpy or 0-d torch scalar, or a wrong type) in a list"
     return list(x) if hasattr(x, "__iter__") and getattr(x, "ndim", 1) != 0 and not isinstance(x, (str, bytes)) else [x]
@@ -194,6 +197,8 @@ def mask_heads(model, heads, # {layer: [head, ...]}, bool [n_layers, max heads] 
         if means is None: raise ValueError("mode='mean' needs `means`: per-head mean outputs from `capture(..., 'o_mean')`")
         if means.dim() != 2 or tuple(means.shape) != (len(layout), W):
             raise ValueError(f"means must have shape [{len(layout)}, {W}], got {list(means.shape)}")
+        if bad := [lo.index for lo in layout if mask[..., lo.index, :].any() and not means[lo.index, :lo.o.in_features].isfinite().all()]:
+            raise ValueError(f"means holds NaN or inf in layer {bad[0]}, whose heads it would replace: capture them on data that reaches that layer")
     handles = []
     with hooks_removed_after(handles):
         for lo in layout:
@@ -286,7 +291,8 @@ def capture(model, what=("sq_norm",), # any of `CAPTURES`
     what = (what,) if isinstance(what, str) else tuple(what)
     if bad := [w for w in what if w not in CAPTURES]: raise ValueError(f"Unknown capture {bad}; choose from {CAPTURES}")
     layout = attention_layout(model)
-    layers = range(len(layout)) if layers is None else layers
+    layers = range(len(layout)) if layers is None else [_index(l, "Layer") for l in layers]
+    if bad := [l for l in layers if not 0 <= l < len(layout)]: raise IndexError(f"Layer {bad[0]} out of range: the model has {len(layout)} layers")
     rec, handles = Capture(), []
     with hooks_removed_after(handles):
         for l in layers:
@@ -317,6 +323,7 @@ def _neuron_mask(layout, neurons):
     L, I, n = len(layout), max(lo.n_neurons for lo in layout), [lo.n_neurons for lo in layout]
     if isinstance(neurons, torch.Tensor):
         if tuple(neurons.shape) != (L, I): raise ValueError(f"Neuron mask must be [{L}, {I}], got {list(neurons.shape)}")
+        if neurons.dtype != torch.bool: raise TypeError(f"A neuron mask tensor must be bool (True = masked), not {neurons.dtype}: give neuron indices as a dict")
         if (neurons.bool() & (torch.arange(I) >= torch.tensor(n)[:, None])).any():
             raise IndexError(f"Neuron mask marks neurons that do not exist: layers have {n} neurons")
         return neurons.bool().cpu()
@@ -336,6 +343,7 @@ def mlp_mask(layout, layers=None, neurons=None):
     lm = torch.zeros(L, dtype=torch.bool)
     if isinstance(layers, torch.Tensor):
         if layers.shape[-1] != L or layers.dim() > 2: raise ValueError(f"MLP layer mask must be [{L}] or [batch, {L}], got {list(layers.shape)}")
+        if layers.dtype != torch.bool: raise TypeError(f"An MLP layer mask tensor must be bool (True = masked), not {layers.dtype}: give layer indices as a list")
         lm = layers.bool().cpu()
     elif layers is not None:
         for l in _listed(layers):
@@ -385,8 +393,10 @@ def layer_inputs(model, input_ids, attention_mask=None):
 # %% ../nbs/00_hooks.ipynb #95141ad7
 def run_layers(model, hidden, kwargs, start=0, end=None):
     "Run decoder layers `start`..`end`-1 on `hidden`, with per-layer `kwargs` from `layer_inputs`"
-    layers = decoder_layers(model)
-    for i in range(start, len(layers) if end is None else end):
+    layers = decoder_layers(model); end = len(layers) if end is None else end
+    if not 0 <= _index(start, "start") <= _index(end, "end") <= len(layers):
+        raise ValueError(f"start and end must satisfy 0 <= start <= end <= {len(layers)} (the layers), got start={start}, end={end}")
+    for i in range(start, end):
         out = layers[i](hidden, **kwargs[i])
         hidden = out[0] if isinstance(out, tuple) else out
     return hidden

@@ -35,8 +35,10 @@ def lm_logits(model, hidden, # decoder hidden states [..., d]
               normed=True, # False for the raw output of the last decoder layer (`run_layers`): apply the final norm
               block_rows=8192): # vocabulary rows of a low-precision head upcast to fp32 at a time (None: all at once)
     "fp32 logits of `hidden`: final norm if needed, the LM head in fp32, soft-capping when configured"
-    if not normed: hidden = model.get_decoder().norm(hidden)
     W = model.get_output_embeddings(); w, b = W.weight.detach(), None if W.bias is None else W.bias.detach()
+    if not isinstance(hidden, torch.Tensor) or hidden.shape[-1:] != w.shape[1:]:
+        raise ValueError(f"hidden must be hidden states [..., {w.shape[1]}] (the model's width), got {list(getattr(hidden, 'shape', [type(hidden).__name__]))}")
+    if not normed: hidden = model.get_decoder().norm(hidden)
     step = w.shape[0] if w.dtype == torch.float32 or block_rows is None else block_rows
     logits = _UpcastHead.apply(hidden.float(), w, b, step)
     if cap := getattr(model.config, "final_logit_softcapping", None): logits = torch.tanh(logits / cap) * cap
@@ -79,6 +81,7 @@ def encoding_fingerprint(tok):
 def split_pair(tok, context, continuation, bos=False): # bos: from `needs_bos`
     "Token ids (context, continuation) of a pair, split the way lm-evaluation-harness splits them"
     check_text(context, "context"); check_text(continuation, "continuation")
+    if not continuation.strip(): raise ValueError(f"continuation {continuation!r} is empty or only whitespace: there is no answer to score")
     if n := len(context) - len(context.rstrip()): context, continuation = context[:-n], context[-n:] + continuation
     whole, ctx = encode_text(tok, context + continuation, bos), encode_text(tok, context, bos)
     if not ctx: ctx = [tok.eos_token_id]  # lm-eval: an empty context becomes the end-of-text token
@@ -89,10 +92,13 @@ def pad_id(tok):
     "The token id used for padding: `tok`'s pad token, else its end-of-text token"
     return tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
+def _ids(x): return isinstance(x, (list, tuple)) and all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in x)
+
 def pad_rows(rows, value, side="right"): # 'right' (scoring) or 'left' (generation)
     "Padded LongTensor [n, longest] of the token-id lists `rows`, and its 0/1 attention mask"
     if side not in ("right", "left"): raise ValueError(f"side must be 'right' or 'left', not {side!r}")
-    if not len(rows): raise ValueError("rows is empty: nothing to pad")
+    if isinstance(rows, (str, bytes)) or not len(rows): raise ValueError(f"rows must be a non-empty list of token-id lists, not {rows!r:.40}")
+    if bad := [i for i, r in enumerate(rows) if not _ids(r)]: raise TypeError(f"rows[{bad[0]}] must be a list of int token ids, not {rows[bad[0]]!r:.60}")
     T = max(map(len, rows))
     fill = (lambda r, v: r + [v] * (T - len(r))) if side == "right" else (lambda r, v: [v] * (T - len(r)) + r)
     return (torch.tensor([fill(r, value) for r in rows], dtype=torch.long),
@@ -156,6 +162,9 @@ def answer_logprob(model, tok, pairs, # (context, continuation) pairs, e.g. from
     "Log-likelihood of each pair's continuation under `model` (mean per token by default), fp32 [n]"
     batch_size = check_int(batch_size, "batch_size", low=1)
     if reduce not in ("mean", "sum"): raise ValueError(f"reduce must be 'mean' or 'sum', not {reduce!r}")
+    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__iter__"):
+        raise TypeError(f"pairs must be a list of (context, continuation) pairs, not {type(pairs).__name__}")
+    pairs = list(pairs)   # an iterator is read once, here
     for i, p in enumerate(pairs):
         if not isinstance(p, (tuple, list)) or len(p) != 2: raise ValueError(f"pairs[{i}] must be a (context, continuation) pair, not {p!r:.60}")
         check_text(p[0], f"pairs[{i}] context"); check_text(p[1], f"pairs[{i}] continuation")
@@ -220,13 +229,12 @@ def _batches(groups, max_tokens, max_items):
     return out + [cur] if cur else out
 
 # %% ../nbs/00c_loglik.ipynb #e25c4166
-def _ids(x): return isinstance(x, (list, tuple)) and all(isinstance(t, numbers.Integral) and not isinstance(t, bool) for t in x)
-
 def _check_group(i, g):
     "Raise a clear error unless group `i` is (context ids, [continuation ids, ...]), none of them empty"
     if not (isinstance(g, (list, tuple)) and len(g) == 2 and _ids(g[0]) and isinstance(g[1], (list, tuple)) and all(map(_ids, g[1]))):
         raise TypeError(f"groups[{i}] must be (context ids, [continuation ids, ...]) as lists of ints, not {g!r:.80}")
     if not g[0] or not g[1] or not all(g[1]): raise ValueError(f"Group {i}: empty context, no continuations or an empty one")
+    if min(g[0] + [t for x in g[1] for t in x]) < 0: raise ValueError(f"groups[{i}] holds a negative token id")
 
 # %% ../nbs/00c_loglik.ipynb #66f9ca20
 def group_logliks(model, tok, groups, # [(context_ids, [continuation_ids, ...]), ...], one group per item
@@ -254,6 +262,9 @@ def window_nll(model, ids, # [batch, seqlen] token ids, one window per row
                chunk=512): # positions per fp32 LM-head call
     "Summed negative log-likelihood (nats) of tokens 1.. of every window given the tokens before them"
     chunk = check_int(chunk, "chunk", low=1); check_attention_mask(ids, None)
+    if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool: raise TypeError(f"ids must be integer token ids, not {ids.dtype}")
+    if ids.numel() and ids.min() < 0: raise ValueError(f"ids holds negative token ids (smallest {ids.min().item()})")
+    if ids.numel(): check_vocab(model, int(ids.max()))
     h = model.get_decoder()(input_ids=ids.to(model.device), use_cache=False).last_hidden_state[:, :-1]
     tgt, total = ids[:, 1:].to(model.device), 0.0
     for s in range(0, h.shape[1], chunk):

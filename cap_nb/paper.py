@@ -20,6 +20,8 @@ PAPER_TABLE1 = pd.DataFrame(  # the paper's Table 1, Llama-3-8B-Instruct, chain-
 def cap_paper_vs_wanda(items):
     "Per (task, sparsity) of one results folder: `cap_paper` and `wanda_reasoning` accuracy, and their paired difference"
     runs = ["cap_paper", "wanda_reasoning"]
+    if len(items) and (miss := {"method", "task", "sparsity", "id", "acc"} - set(items.columns)):
+        raise ValueError(f"items lack the columns {sorted(miss)}: give one results folder's per-item results (load_results)")
     if not len(items) or not set(runs) <= set(items.method): return pd.DataFrame(columns=["task", "sparsity", *runs, "diff", "lo", "hi"])
     acc = items[items.method.isin(runs)].groupby(["task", "sparsity", "method"]).acc.mean().unstack()[runs]
     d = paired_vs(items, ref="wanda_reasoning", runs=["cap_paper"], metrics=("acc",)).set_index(["task", "sparsity"])
@@ -56,6 +58,7 @@ def plot_paper_cells(cells, ax=None):
 # %% ../nbs/05a_paper.ipynb #9e06835b
 def beside_paper(ours): # {label: one model's per-item results}
     "The paper's Table 1 beside our runs, as text, one column per source"
+    if not isinstance(ours, dict): raise TypeError(f"ours must be a dict {{label: per-item results}}, not {type(ours).__name__}")
     t = PAPER_TABLE1.set_index(["task", "sparsity"])
     out = pd.DataFrame({"paper, Llama-3-8B": [f"{c/100:.3f} / {w/100:.3f}, {(c - w)/100:+.3f}" for c, w in t.to_numpy()]}, index=t.index)
     for label, items in ours.items():

@@ -7,7 +7,7 @@ __all__ = ['score_z', 'score_tost_p', 'score_interval', 'tost', 'in_words', 'plo
            'paired_p', 'signflip_p', 'endpoint', 'holm', 'rank_agreement']
 
 # %% ../nbs/00d_stats.ipynb #729c5c91
-import itertools, warnings
+import itertools, numbers, warnings
 import numpy as np, pandas as pd
 from scipy import optimize, stats
 
@@ -28,6 +28,8 @@ def score_tost_p(x, y, n, margin):
 
 def score_interval(x, y, n, alpha=0.05):
     "(lo, hi): the mean differences of paired 0/1 outcomes not rejected by either one-sided score test at `alpha`"
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (x, y, n)) or not (0 <= x and 0 <= y and x + y <= n and n >= 1):
+        raise ValueError(f"x, y, n must be counts with 0 <= x, y and x + y <= n, n >= 1; got x={x!r}, y={y!r}, n={n!r}")
     z, d, e = stats.norm.isf(alpha), (x - y) / n, 1e-12
     f_lo, f_hi = lambda d0: score_z(x, y, n, d0, -0.5) - z, lambda d0: score_z(x, y, n, d0, 0.5) + z
     lo = -1.0 if f_lo(-1 + e) <= 0 else optimize.brentq(f_lo, -1 + e, d - 0.5 / n)
@@ -41,6 +43,7 @@ def _check_pair(a, b, margin, alpha):
     if a.ndim != 1 or a.shape != b.shape or not len(a):
         raise ValueError(f"a and b must be 1-d and of equal, non-zero length (one outcome per item); got shapes {a.shape}, {b.shape}")
     if np.isnan(a).any() or np.isnan(b).any(): raise ValueError("a or b holds NaN: drop the unscored items from both first")
+    if np.isinf(a).any() or np.isinf(b).any(): raise ValueError("a or b holds inf: outcomes must be finite numbers")
     if not margin > 0: raise ValueError(f"margin={margin}: give a positive equivalence margin, fixed before looking at the data")
     if not 0 < alpha < 0.5: raise ValueError(f"alpha={alpha}: give a level in (0, 0.5), e.g. 0.05")
     return a, b
@@ -103,31 +106,39 @@ def plot_equivalence(rows, # DataFrame or dicts: label, diff, lo, hi (two-sided 
 # %% ../nbs/00d_stats.ipynb #29fb6947
 def bootstrap_ci(x, level=0.95, n_boot=2000, seed=0):
     "(low, high) percentile-bootstrap interval of the mean of `x` (NaNs dropped)"
+    if getattr(level, "ndim", None) == 0 and "bool" not in str(level.dtype): level = level.item()   # a numpy or 0-d torch number
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0 < level < 1: raise ValueError(f"level must be in (0, 1), e.g. 0.95, not {level!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1: raise ValueError(f"n_boot must be >= 1 (an integer), not {n_boot!r}")
+    if np.asarray(x).dtype == bool or any(isinstance(v, (bool, np.bool_)) for v in np.ravel(np.asarray(x, dtype=object))):
+        raise TypeError("x holds bools: give outcomes as numbers (0/1)")
     x = np.asarray(x, dtype=float); x = x[~np.isnan(x)]
+    if np.isinf(x).any(): raise ValueError("x holds inf: the mean of x is not finite")
     if len(x) < 2 or np.all(x == x[0]): return (float(x.mean()), float(x.mean())) if len(x) else (np.nan, np.nan)
     ci = stats.bootstrap((x,), np.mean, n_resamples=int(n_boot), confidence_level=level, method="percentile",
                          random_state=np.random.default_rng(seed), vectorized=True).confidence_interval
     return float(ci.low), float(ci.high)
 
 # %% ../nbs/00d_stats.ipynb #956b39a7
-def _paired(a, b, dtype):
-    "`a`, `b` as 1-d arrays of `dtype`, refused unless they have one value per item each"
-    a, b = np.asarray(a, dtype).ravel(), np.asarray(b, dtype).ravel()
+def _paired(a, b):
+    "`a`, `b` as 1-d float arrays, refused unless they hold one finite number per item each"
+    try: a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    except (TypeError, ValueError) as e: raise ValueError(f"a and b must be numbers, one per item ({e})") from None
     if len(a) != len(b): raise ValueError(f"Paired outcomes need one value per item in each: a has {len(a)}, b has {len(b)}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()): raise ValueError("a or b holds NaN or inf: drop the unscored items from both first")
     return a, b
 
 def mcnemar_p(a, b):
     "Exact McNemar p-value of paired binary outcomes `a`, `b` (two-sided binomial test on the discordant pairs)"
-    a, b = _paired(a, b, bool)
+    a, b = _paired(a, b)
+    if not (np.isin(a, (0, 1)).all() and np.isin(b, (0, 1)).all()): raise ValueError("mcnemar_p takes 0/1 outcomes; a or b holds other values (paired_p takes any)")
+    a, b = a.astype(bool), b.astype(bool)
     n01, n10 = int((~a & b).sum()), int((a & ~b).sum())
     return 1.0 if n01 + n10 == 0 else float(stats.binomtest(n10, n01 + n10, 0.5).pvalue)
 
 def paired_p(a, b):
     "Two-sided paired p-value for b − a: exact McNemar for 0/1 outcomes, a t-test on the per-item differences otherwise"
-    a, b = _paired(a, b, float)
-    if not len(a): raise ValueError("paired_p needs at least one pair of outcomes")
+    a, b = _paired(a, b)
+    if not len(a): raise ValueError("a and b are empty: paired_p needs at least one pair of outcomes")
     if np.isin(a, (0, 1)).all() and np.isin(b, (0, 1)).all(): return mcnemar_p(a, b)
     d = b - a
     if np.ptp(d) == 0: return 1.0 if d[0] == 0 else float(stats.binomtest(len(d), len(d), 0.5).pvalue)  # no spread: sign test
@@ -136,7 +147,9 @@ def paired_p(a, b):
 # %% ../nbs/00d_stats.ipynb #aeae1ae7
 def signflip_p(d, seed=0):
     "Two-sided sign-flip permutation p-value of the mean of per-item differences `d` (9,999 resamples)"
-    d = np.asarray(d, float)
+    try: d = np.asarray(d, float).ravel()
+    except (TypeError, ValueError) as e: raise ValueError(f"d must be numbers, one difference per item ({e})") from None
+    if len(d) < 2 or not np.isfinite(d).all(): raise ValueError(f"d must hold at least two finite differences; got {len(d)}, {int((~np.isfinite(d)).sum())} NaN or inf")
     return float(stats.permutation_test((d,), lambda x, axis: x.mean(axis), permutation_type="samples", vectorized=True,
                                         n_resamples=9999, random_state=np.random.default_rng(seed)).pvalue)
 
@@ -148,8 +161,10 @@ def endpoint(d):
 # %% ../nbs/00d_stats.ipynb #bf4edc24
 def holm(p):
     "Holm–Bonferroni adjusted p-values of the family `p`, in the same order"
-    p = np.asarray(p, float)
+    try: p = np.asarray(p, float)
+    except (TypeError, ValueError) as e: raise ValueError(f"p must be a list of p-values ({e})") from None
     if np.isnan(p).any(): raise ValueError("A family of tests cannot contain NaN p-values")
+    if p.ndim != 1 or ((p < 0) | (p > 1)).any(): raise ValueError(f"p must be a 1-d list of p-values in [0, 1], got {p.tolist()}")
     o = np.argsort(p, kind="stable"); adj = np.empty_like(p)
     adj[o] = np.minimum(np.maximum.accumulate((len(p) - np.arange(len(p))) * p[o]), 1.0)
     return adj
@@ -160,6 +175,7 @@ def rank_agreement(named):
     rows = []
     for (a, x), (b, y) in itertools.combinations(named.items(), 2):
         x, y = np.ravel(x), np.ravel(y)
+        if len(x) != len(y): raise ValueError(f"named[{a!r}] and named[{b!r}] hold {len(x)} and {len(y)} scores: rank the same heads")
         k = max(1, round(0.1 * len(x)))
         top = len(set(np.argsort(-x)[:k]) & set(np.argsort(-y)[:k])) / k
         rows.append(dict(a=a, b=b, spearman=stats.spearmanr(x, y).statistic, top10_overlap=top))

@@ -7,7 +7,7 @@ __all__ = ['MANIFEST', 'file_sha256', 'short_hash', 'write_atomic', 'read_cached
            'write_manifest', 'verified_folder']
 
 # %% ../nbs/00_storage.ipynb #202295ce
-import ctypes, glob, hashlib, json, os, shutil, tempfile, warnings
+import ctypes, glob, hashlib, json, numbers, os, shutil, tempfile, warnings
 from contextlib import contextmanager
 from pathlib import Path
 from tqdm.auto import tqdm
@@ -25,7 +25,12 @@ def file_sha256(path, chunk=1 << 20,
 # %% ../nbs/00_storage.ipynb #ae430592
 def short_hash(data, n=16):
     "First `n` hex digits of the sha256 of `data` (str or bytes): the ids of models, settings and cache entries"
-    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()[:n]
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= 64: raise ValueError(f"n must be an int in [1, 64] (hex digits), not {n!r}")
+    if isinstance(data, str):
+        try: data = data.encode()
+        except UnicodeEncodeError as e: raise ValueError(f"data holds a lone surrogate at position {e.start}: UTF-8 cannot encode it") from None
+    if not isinstance(data, (bytes, bytearray, memoryview)): raise TypeError(f"data must be str or bytes, not {type(data).__name__}")
+    return hashlib.sha256(data).hexdigest()[:int(n)]
 
 def _umask():
     m = os.umask(0); os.umask(m); return m
@@ -69,7 +74,7 @@ def read_cached(path, read): # read(path) -> value, e.g. `pd.read_parquet`
 # %% ../nbs/00_storage.ipynb #30c0954f
 def cache_dir(*parts):
     "The package's cache folder (`$CAP_NB_CACHE` or `~/.cache/cap_nb`), joined with `parts` and created"
-    root = Path(os.environ.get("CAP_NB_CACHE", Path.home() / ".cache" / "cap_nb"))
+    root = Path(os.environ.get("CAP_NB_CACHE") or Path.home() / ".cache" / "cap_nb")   # set but empty: the default, not the working folder
     p = root.joinpath(*parts)
     p.mkdir(parents=True, exist_ok=True)
     return p
@@ -107,7 +112,11 @@ def written_folder(path):
         os.chmod(tmp, 0o777 & ~_umask()); yield tmp; _synced(tmp)
         if not path.exists(): tmp.rename(path)
         elif _swap(tmp, path): shutil.rmtree(tmp)          # tmp now holds the old folder
-        else: old = tmp.with_suffix(".old"); path.rename(old); tmp.rename(path); shutil.rmtree(old)
+        else:
+            old = tmp.with_suffix(".old"); path.rename(old)
+            try: tmp.rename(path)
+            except BaseException: old.rename(path); raise         # the old folder goes back before the error propagates
+            shutil.rmtree(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
     return path
@@ -130,7 +139,7 @@ def verified_folder(out, remake): # remake(): make `out` again from its source, 
     try: ok = json.loads(m.read_text()) == manifest(out)
     except (OSError, ValueError): ok = False
     if ok: return out
-    why = "has no manifest" if not m.exists() else "does not match its sha256 manifest (a damaged file)"
+    why = "is missing" if not out.exists() else "has no manifest" if not m.exists() else "does not match its sha256 manifest (a damaged file)"
     warnings.warn(f"{out} {why}: making it again from its source")
-    stale = out.with_name(f"{out.name}.stale-{os.getpid()}"); out.rename(stale); shutil.rmtree(stale)
+    if out.exists(): stale = out.with_name(f"{out.name}.stale-{os.getpid()}"); out.rename(stale); shutil.rmtree(stale)
     return remake()

@@ -7,7 +7,7 @@ __all__ = ['DATA', 'TASKS', 'FEATURES', 'GSM8K_TARGETS', 'read_jsonl', 'normaliz
            'cloze_context', 'choice_pairs', 'gold_pair']
 
 # %% ../nbs/00b_tasks.ipynb #9d1deb0c
-import gzip, json, math, operator, random, re
+import gzip, json, math, operator, random, re, zlib
 from pathlib import Path
 from datasets import Dataset, Features, Value, List
 
@@ -28,22 +28,28 @@ def read_jsonl(path):
     "Records of a (gzipped) JSON Lines file; a bad line raises an error naming the file and line"
     opener = gzip.open if str(path).endswith(".gz") else open
     out = []
-    with opener(path, "rt", encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip(): continue
-            try: out.append(json.loads(line))
-            except json.JSONDecodeError as e: raise ValueError(f"{path}, line {i}: malformed JSON ({e.msg})") from None
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            for i, line in enumerate(f, 1):
+                if not line.strip(): continue
+                try: out.append(json.loads(line))
+                except json.JSONDecodeError as e: raise ValueError(f"{path}, line {i}: malformed JSON ({e.msg})") from None
+    except (EOFError, UnicodeDecodeError, gzip.BadGzipFile, zlib.error) as e:   # a file cut short, or not text/gzip at all
+        raise ValueError(f"{path} is damaged or not a (gzipped) UTF-8 JSON Lines file ({type(e).__name__}: {e})") from None
     return out
 
 # %% ../nbs/00b_tasks.ipynb #0b6472f8
 def normalize_number(s):
-    "Canonical string of a number written as text ('1,000' -> '1000', '-3.50' -> '-3.5', '7.0' -> '7')"
-    if not isinstance(s, str): raise TypeError(f"normalize_number needs the number as text, not {type(s).__name__} {s!r}")
+    "Canonical string of a number written as text ('1,000' -> '1000', '-3.50' -> '-3.5', '7.0' -> '7', '1e3' -> '1000')"
+    if not isinstance(s, str): raise TypeError(f"normalize_number needs the number as text, not {type(s).__name__} {s!r:.40}")
     t = s.strip().replace(",", "").replace("$", "").rstrip(".")
+    if re.fullmatch(r"[+-]?[0-9]{1,4000}", t): return str(int(t))  # exact at any length: no float to overflow or round
     try: x = float(t)
-    except ValueError: raise ValueError(f"Not a number: {s!r}") from None
-    if not math.isfinite(x): raise ValueError(f"Not a finite number: {s!r}")
-    return str(int(x)) if x == int(x) and "e" not in t.lower() else repr(x).rstrip("0").rstrip(".")
+    except ValueError: raise ValueError(f"Not a number: {s!r:.60}") from None
+    if not math.isfinite(x): raise ValueError(f"Not a finite number: {s!r:.60}")
+    if x == int(x) and abs(x) < 2**53: return str(int(x))
+    r = repr(x)                                   # shortest round-trip form: '0.25', '1e+20', '1.5e-08'
+    return r[:-2] if r.endswith(".0") else r
 
 # %% ../nbs/00b_tasks.ipynb #cce867f7
 def gsm8k_gold(answer):
@@ -86,6 +92,7 @@ def check_int(x, name, # the argument's name, for the message
               low=None, high=None): # the smallest and largest values allowed
     "`x` as a Python int: numpy and 0-d torch integers accepted; bools, floats and text refused, naming `name` and the value"
     if isinstance(x, bool) or "bool" in str(getattr(x, "dtype", "")): raise TypeError(f"{name} must be an integer, not the bool {x!r}")
+    if getattr(x, "ndim", 0) != 0: raise TypeError(f"{name} must be one integer, not an array of shape {list(x.shape)}")
     try: v = operator.index(x)
     except TypeError: raise TypeError(f"{name} must be an integer, not {type(x).__name__} {x!r}") from None
     if low is not None and v < low: raise ValueError(f"{name} must be >= {low}, got {v}")

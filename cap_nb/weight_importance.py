@@ -10,7 +10,7 @@ __all__ = ['PAPER_LINEARS', 'Kth', 'lowest_mask', 'exact_counts', 'parse_pattern
            'global_kth', 'threshold_mask', 'exact_k_masks']
 
 # %% ../nbs/02_weight_importance.ipynb #bf4282d3
-import math
+import math, numbers
 import numpy as np
 import torch
 from scipy.stats import rankdata
@@ -19,7 +19,11 @@ from scipy.stats import rankdata
 def lowest_mask(imp, # 2-D importance; each row is one comparison group
                 counts): # int or [rows] ints: how many to remove per row
     "Bool mask, True = prune, marking exactly `counts[i]` lowest entries of each row of `imp` (ties: lower column first)"
-    counts = torch.as_tensor(counts, device=imp.device).long().expand(imp.shape[0])
+    if not isinstance(imp, torch.Tensor) or imp.dim() != 2: raise ValueError(f"imp must be a 2-D tensor (one group per row), got {list(getattr(imp, 'shape', [type(imp).__name__]))}")
+    counts = torch.as_tensor(counts, device=imp.device)
+    if counts.is_floating_point() or counts.dtype == torch.bool: raise TypeError(f"counts must be integers, not {counts.dtype}")
+    if counts.dim() > 1 or counts.numel() not in (1, imp.shape[0]): raise ValueError(f"counts must be one int or one per row ({imp.shape[0]}), got shape {list(counts.shape)}")
+    counts = counts.long().expand(imp.shape[0])
     if (counts < 0).any() or (counts > imp.shape[1]).any():
         raise ValueError(f"counts must lie in [0, {imp.shape[1]}], got {counts.min().item()}..{counts.max().item()}")
     if imp.shape[0] == 1 and not imp.is_cuda and 0 < counts[0] < imp.shape[1]: return _lowest_one_row(imp, int(counts[0]))
@@ -39,11 +43,15 @@ def exact_counts(fracs, # fraction to remove per group
                  sizes, # size of each group (or one size for all)
                  total=None): # exact total; default round(Σ fracs·sizes)
     "Integer counts close to `fracs*sizes` that never exceed `sizes` and sum exactly to `total` (largest remainder)"
-    want = torch.as_tensor(fracs, dtype=torch.float64).flatten() * torch.as_tensor(sizes, dtype=torch.float64)
+    f, sz = torch.as_tensor(fracs, dtype=torch.float64).flatten(), torch.as_tensor(sizes, dtype=torch.float64).flatten()
+    if not torch.isfinite(f).all() or ((f < -1e-6) | (f > 1 + 1e-6)).any(): raise ValueError(f"fracs must lie in [0, 1], got {f.tolist()[:8]}")
+    if {f.numel(), sz.numel()} - {1, max(f.numel(), sz.numel())} or (sz < 0).any():
+        raise ValueError(f"fracs and sizes must be one value or one per group, sizes none negative; got {f.numel()} fracs, sizes {sz.tolist()[:8]}")
+    want = f.clamp(0, 1) * sz
     total = round(want.sum().item()) if total is None else int(total)
     base = want.floor().long()
     rem = total - int(base.sum())
-    if not 0 <= rem <= len(want): raise ValueError(f"Cannot distribute {total} over groups wanting {want.sum().item():.1f}")
+    if not 0 <= rem <= len(want): raise ValueError(f"Cannot distribute total={total} over groups wanting {want.sum().item():.1f}")
     base[(want - base).argsort(descending=True, stable=True)[:rem]] += 1
     return base
 
@@ -57,6 +65,20 @@ def parse_pattern(pattern):
     return n, m
 
 # %% ../nbs/02_weight_importance.ipynb #1879d035
+def _fraction(x, name, high=1.0):
+    "`x` as a float in [0, `high`]: Python, numpy and 0-d torch numbers taken; bools, text, NaN and inf refused, naming `name`"
+    if isinstance(x, bool) or "bool" in str(getattr(x, "dtype", "")) or not isinstance(x, (numbers.Real, np.generic, torch.Tensor)) or getattr(x, "ndim", 0):
+        raise TypeError(f"{name} must be a number in [0, {high:g}], not {type(x).__name__} {x!r:.40}")
+    if not -1e-6 <= float(x) <= high + 1e-6: raise ValueError(f"{name} must be a number in [0, {high:g}], got {float(x)}")
+    return min(max(float(x), 0.0), high)   # a budget of 1 + 1e-7 from float rounding is 1
+
+def _count(x, name, high):
+    "`x` as an int in [0, `high`], bools and floats refused, naming `name`"
+    if isinstance(x, bool) or "bool" in str(getattr(x, "dtype", "")) or not isinstance(x, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer in [0, {high}], not {type(x).__name__} {x!r:.40}")
+    if not 0 <= int(x) <= high: raise ValueError(f"{name} must be an integer in [0, {high}], got {int(x)}")
+    return int(x)
+
 def prune_mask(imp, sparsity, group="row", # 'row' (per output row) or 'matrix'
                nm=None): # (n, m) from `parse_pattern`: overrides `group` and `sparsity`
     "True = prune: the lowest-`imp` weights, exactly round(`sparsity`·numel) per matrix and within one of it per row; or N:M"
@@ -64,6 +86,7 @@ def prune_mask(imp, sparsity, group="row", # 'row' (per output row) or 'matrix'
         n, m = nm
         if imp.shape[1] % m: raise ValueError(f"Input width {imp.shape[1]} is not divisible by M={m}")
         return lowest_mask(imp.reshape(-1, m), m - n).reshape(imp.shape)
+    sparsity = _fraction(sparsity, "sparsity")
     if group == "row": return lowest_mask(imp, exact_counts(torch.full((imp.shape[0],), sparsity), imp.shape[1]))
     if group == "matrix": return lowest_mask(imp.reshape(1, -1), round(sparsity * imp.numel())).reshape(imp.shape)
     raise ValueError(f"group must be 'row' or 'matrix', not {group!r}")
@@ -75,6 +98,7 @@ def magnitude_importance(W):
 
 def wanda_importance(W, x_norm): # x_norm: ‖X_j‖₂ per input column, e.g. `Capture.input_norm`
     "|W_ij|·‖X_j‖₂ in fp32"
+    if x_norm.shape != W.shape[1:]: raise ValueError(f"x_norm must hold one norm per input column of W ({W.shape[1]}), got shape {list(x_norm.shape)}")
     return W.detach().float().abs() * x_norm.detach().float().to(W.device)[None, :]
 
 # %% ../nbs/02_weight_importance.ipynb #fa23dc02
@@ -104,6 +128,8 @@ def _obs_block(W1, Hinv1, mask1, nm=None):
 def sparsegpt_prune(W, H, # weight [out, in] and Hessian XᵀX [in, in] of its calibration inputs
                     sparsity, nm=None, blocksize=128, damp=0.01):
     "(updated weight in W's dtype, prune mask): SparseGPT's OBS solver, exactly round(sparsity·numel) zeros (or N:M)"
+    if tuple(H.shape) != (W.shape[1], W.shape[1]): raise ValueError(f"H must be [{W.shape[1]}, {W.shape[1]}] (XᵀX of W's inputs), got {list(H.shape)}")
+    sparsity = 0 if nm else _fraction(sparsity, "sparsity")
     W, Hinv = W.detach().float().clone(), inverse_hessian_factor(H, damp)
     starts = list(range(0, W.shape[1], blocksize))
     counts = exact_counts(0 if nm else sparsity, [W.shape[0] * (min(s + blocksize, W.shape[1]) - s) for s in starts])
@@ -130,11 +156,13 @@ def rank_fraction(scores):
 def rank_budgets(scores, # [..., n] scores of n peers (last dim)
                  sparsity, strength=0.5): # λ: budgets span s·(1±λ)
     "Per-peer sparsity s·(1+λ(1−2r)): lowest-ranked loses most, mean exactly `sparsity`, none above 1"
+    sparsity, strength = _fraction(sparsity, "sparsity"), _fraction(strength, "strength")
     lam = min(strength, (1 - sparsity) / sparsity) if sparsity > 0 else 0.0
     return sparsity * (1 + lam * (1 - 2 * rank_fraction(scores)))
 
 def rank_factors(scores, strength=0.5):
     "Importance multipliers 1+λ(2r−1) in [1−λ, 1+λ] from ranks (0 = lowest score)"
+    strength = _fraction(strength, "strength")
     return 1 + strength * (2 * rank_fraction(scores) - 1)
 
 # %% ../nbs/02_weight_importance.ipynb #6174acbb
@@ -144,6 +172,7 @@ def kv_scores(scores, # [..., n_heads] query-head scores
     "Scores [..., n_kv_heads] of the KV heads: mean or max over the query heads that read each"
     if agg not in ("mean", "max"): raise ValueError(f"agg must be 'mean' or 'max', not {agg!r}")
     kv_of = torch.as_tensor(kv_of)
+    if kv_of.shape != scores.shape[-1:]: raise ValueError(f"kv_of must name the KV head of each of the {scores.shape[-1]} query heads, got shape {list(kv_of.shape)}")
     groups = [scores[..., kv_of == g] for g in range(int(kv_of.max()) + 1)]
     return torch.stack([g.mean(-1) if agg == "mean" else g.amax(-1) for g in groups], -1)
 
@@ -152,6 +181,8 @@ def budget_mask(imp, budgets, # per-head sparsity, e.g. from `rank_budgets`
                 head_dim, axis="rows"):
     "True = prune: each head's rows (or, per output row, its input columns) lose exactly their head's budget, in sum"
     budgets = torch.as_tensor(budgets, dtype=torch.float32)
+    if len(budgets) * head_dim != imp.shape[0 if axis == "rows" else 1]:
+        raise ValueError(f"budgets for {len(budgets)} heads × head_dim {head_dim} do not cover imp's {list(imp.shape)} {axis}")
     if axis == "rows": return lowest_mask(imp, exact_counts(budgets.repeat_interleave(head_dim), imp.shape[1]))
     if axis != "cols": raise ValueError(f"axis must be 'rows' or 'cols', not {axis!r}")
     out, H = imp.shape[0], len(budgets)
@@ -178,8 +209,11 @@ def as_scores(scores, n_layers, n_heads, # n_heads: one count, or one per layer 
               n_neurons=None): # MLP neurons, one count or one per layer; None: no neuron padding
     "dict(heads [L,H], mlp [L] or None, neurons [L,I] or None, fingerprint or None) from a HeadScores-like or a tensor; NaN pads cut layers"
     if scores is None: raise ValueError("CAP needs causal head `scores` (a HeadScores or an [n_layers, n_heads] tensor)")
-    get = lambda k: None if isinstance(scores, torch.Tensor) else getattr(scores, k, None)
-    heads, real = torch.as_tensor(scores if isinstance(scores, torch.Tensor) else scores.scores).float().cpu(), real_entries(n_heads, n_layers)
+    plain = not hasattr(scores, "scores")   # a tensor, array or nested list of head scores
+    get = lambda k: None if plain else getattr(scores, k, None)
+    try: heads = torch.as_tensor(scores if plain else scores.scores).float().cpu()
+    except (TypeError, ValueError, RuntimeError) as e: raise ValueError(f"scores must be a HeadScores or an [n_layers, n_heads] tensor ({e})") from None
+    real = real_entries(n_heads, n_layers)
     if tuple(heads.shape) != tuple(real.shape):
         raise ValueError(f"Head scores must have shape {list(real.shape)} for this model, got {list(heads.shape)}")
     opt = {k: None if get(k) is None else torch.as_tensor(get(k)).float().cpu() for k in ("mlp", "neurons")}
@@ -212,11 +246,15 @@ def control_scores(sc, control=None, # None, 'permute' or 'equal'
 # %% ../nbs/02_weight_importance.ipynb #69ac79eb
 def outlier_ratio(imps, m=5.0):
     "Fraction of the entries of the importance tensors `imps` (one layer) above `m` × their mean"
+    if not len(imps) or not sum(i.numel() for i in imps): raise ValueError("imps is empty: give the importance tensors of one layer")
     flat = torch.cat([i.flatten().float() for i in imps])
     return (flat > m * flat.mean()).float().mean().item()
 
 def owl_sparsities(ratios, sparsity, lam=0.08):
     "Per-layer sparsity: target minus the spread (in [−λ, λ], zero mean) of the min-max normalised outlier ratios"
+    sparsity, lam = _fraction(sparsity, "sparsity"), _fraction(lam, "lam")
+    if isinstance(ratios, (str, bytes)) or not len(ratios): raise ValueError(f"ratios must hold one outlier ratio per layer, got {ratios!r:.40}")
+    ratios = [_fraction(r, f"ratios[{i}]") for i, r in enumerate(ratios)]
     r = torch.as_tensor(ratios, dtype=torch.float64)
     spread = (r - r.min()) / (r.max() - r.min()) * 2 * lam if r.max() > r.min() else torch.zeros_like(r)
     return (sparsity - (spread - spread.mean())).clamp(0, 1)
@@ -228,6 +266,7 @@ from collections import namedtuple
 def paper_importance(scores): # head scores [n_layers, n_heads] of the whole model
     "Importance I ∈ [1, 10], fp32, linear in the scores across all heads (min → 1, max → 10; all equal → 1)"
     s = torch.as_tensor(scores, dtype=torch.float64).detach().cpu()
+    if not s.numel(): raise ValueError("scores is empty: give one score per head")
     if not torch.isfinite(s).all(): raise ValueError(f"Head scores must be finite: {int((~torch.isfinite(s)).sum())} are NaN or inf")
     lo, hi = s.min(), s.max()
     if hi == lo: return torch.ones_like(s, dtype=torch.float32)
@@ -301,6 +340,7 @@ def global_kth(tensors, # list of float tensors, or a callable returning a fresh
                k): # 1 ≤ k ≤ number of entries
     "The exact k-th smallest value over all `tensors` without concatenating them: 65536-bin histograms of the fp32 bits"
     hi, dtypes = _histogram(tensors); n = int(hi.sum())
+    if isinstance(k, bool) or not isinstance(k, (numbers.Integral, np.integer)): raise TypeError(f"k must be an integer in [1, {n}], not {type(k).__name__} {k!r}")
     if not 1 <= k <= n: raise ValueError(f"k must lie in [1, {n}] (the number of entries), got {k}")
     h, below = _pick(hi, k)
     if dtypes == {torch.bfloat16}: lo, ties = (0 if h >= 1 << 15 else 0xFFFF), int(hi[h])  # bf16: high 16 bits of fp32
@@ -318,6 +358,7 @@ def threshold_mask(t, kth, # a `Kth` from `global_kth`
 
 def exact_k_masks(tensors, k): # a list of float tensors; 0 ≤ k ≤ number of entries
     "One bool mask per tensor, True = prune, exactly `k` True in all: the k smallest (ties: list order, then flat index)"
+    k = _count(k, "k", sum(t.numel() for t in tensors))
     if k == 0: return [torch.zeros_like(t, dtype=torch.bool) for t in tensors]
     kth, off, out = global_kth(tensors, k), 0, []
     for t in tensors: m, off = threshold_mask(t, kth, off); out.append(m)
