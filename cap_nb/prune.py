@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from .models import model_fingerprint, as_dtype, default_device
 from .storage import write_atomic, short_hash, written_folder
+from .loglik import check_text
 from .parallel import shard, all_summed
 from .hooks import attention_layout, max_heads, pad_layers, capture, layer_inputs, run_layers, hooks_removed_after
 from .weight_importance import (Kth, parse_pattern, prune_mask, magnitude_importance, wanda_importance, sparsegpt_prune,
@@ -54,6 +55,14 @@ def as_integer(x, name):
     return int(x)
 
 # %% ../nbs/03_prune.ipynb #bb1e2652
+def _calib_texts(calib):
+    "The text of each calibration item (a string, or a pair's parts joined); an item with nothing but whitespace raises, naming it"
+    texts = ["".join(check_text(x, f"calib[{i}]") for x in ([c] if isinstance(c, str) else c)) for i, c in enumerate(calib)]
+    if blank := [i for i, t in enumerate(texts) if not t.strip()]:
+        raise ValueError(f"calib items {blank[:5]} are empty or only whitespace (calib[{blank[0]}] = {texts[blank[0]]!r}): "
+                         "they give no activations to calibrate on; drop them")
+    return texts
+
 def calib_batches(calib, tok=None, # tokenizer, needed for text
                   batch_size=8, max_len=256, vocab_size=None, device="cpu"):
     "List of (input_ids, attention_mask) batches from strings, (context, target) pairs, a dict of tensors or an ids tensor"
@@ -63,8 +72,7 @@ def calib_batches(calib, tok=None, # tokenizer, needed for text
     elif isinstance(calib, torch.Tensor): ids, am = calib, None
     elif isinstance(calib, (list, tuple)) and len(calib) and all(isinstance(c, (str, list, tuple)) for c in calib):
         if tok is None: raise ValueError("Calibration given as text: pass the model's tokenizer as `tok=`")
-        texts = [c if isinstance(c, str) else "".join(c) for c in calib]
-        enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=max_len)
+        enc = tok(_calib_texts(calib), return_tensors="pt", padding=True, truncation=True, max_length=max_len)
         ids, am = enc["input_ids"], enc["attention_mask"]
     elif isinstance(calib, (list, tuple)) and not len(calib): raise ValueError("The calibration set is empty")
     else: raise TypeError(f"calib must be strings, (context, target) pairs, a dict or an ids tensor, not {type(calib).__name__}")
@@ -552,6 +560,13 @@ def _check_folder(path):
         raise ValueError(f"{path} lacks {', '.join(missing)}: " + ("a save that stopped part-way (earlier versions wrote in place) left it "
                          "half-written; save the model there again, which replaces it" if half else "it is not a save_pruned checkpoint"))
 
+def _check_weights(path):
+    "Raise, naming the file, unless every weights file in `path` has a safetensors header that reads and fits the file's size"
+    for f in sorted(f for f in path.glob("*.safetensors") if f.name != "masks.safetensors"):
+        try:
+            with safe_open(f, "pt") as g: g.keys()
+        except Exception as e: raise ValueError(f"{f} cannot be read ({type(e).__name__}: {e}); the checkpoint is damaged: save it again") from None
+
 def _read_masks(file):
     "The bool masks in `file` (bit-packed, shapes in its metadata); a damaged file raises naming it"
     try:
@@ -581,7 +596,7 @@ def load_pruned(path, dtype="auto", # as for `load_model`: a torch dtype, 'fp32'
                 device=None): # default: `default_device()`, cuda when available
     "(model, tokenizer or None, `PruneReport`) from a `save_pruned` folder, refused unless its report, masks and weights agree"
     device = device or default_device(); dtype = as_dtype(dtype, device)
-    path = Path(path); _check_folder(path)
+    path = Path(path); _check_folder(path); _check_weights(path)
     report, digest = _read_report(path / "prune_report.json", _read_masks(path / "masks.safetensors"))
     if diff := _saved_diff(report): raise ValueError(f"{path}: {diff}; the checkpoint was changed after it was saved")
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device).eval()
