@@ -8,7 +8,7 @@ __all__ = ['ALLOCATIONS', 'removal_mask', 'cut_options', 'cheapest_cuts', 'count
            'first_order_given', 'exact_given', 'lowest', 'VerifiedScores', 'verified_scores', 'removal_rounds',
            'iterative_heads', 'fidelity', 'causal_prune']
 
-# %% ../nbs/08a_causal_structured.ipynb #6c5ede72
+# %% ../nbs/08a_causal_structured.ipynb #c80e0ae7
 import itertools, time
 from dataclasses import dataclass, field
 import numpy as np
@@ -21,7 +21,7 @@ from .causal_scores import ScoringWork, encode_calibration, task_weighted, _chec
 from .structured import kept_heads, choose_heads, unit_params, structured_plan, n_params, remove_units, _check_unit_scores, _check_bias_field
 from .stats import rank_agreement
 
-# %% ../nbs/08a_causal_structured.ipynb #9d712a3a
+# %% ../nbs/08a_causal_structured.ipynb #59bfe5e5
 def removal_mask(model, removed=None): # {layer: [head, ...]}, bool [L, H], or None (nothing removed)
     "Checked bool [L, max heads] of removed heads: in range, at least one head and equal GQA groups left in every layer"
     lay = attention_layout(model)
@@ -29,7 +29,7 @@ def removal_mask(model, removed=None): # {layer: [head, ...]}, bool [L, H], or N
     for lo in lay: kept_heads(lo, m[lo.index, :lo.n_heads])
     return m
 
-# %% ../nbs/08a_causal_structured.ipynb #d4a5fffa
+# %% ../nbs/08a_causal_structured.ipynb #713221a9
 def cut_options(lo, scores, # [n_heads] of layer `lo`, higher = keep (removed heads: any value)
                 removed, # bool [n_heads], heads already removed
                 min_heads=1): # query heads the layer keeps at least (a layer already below keeps what it has)
@@ -43,7 +43,7 @@ def cut_options(lo, scores, # [n_heads] of layer `lo`, higher = keep (removed he
         out.append((len(new), k0 - k, float(scores[new].sum()) if new else 0.0, new))
     return out
 
-# %% ../nbs/08a_causal_structured.ipynb #7551a0b4
+# %% ../nbs/08a_causal_structured.ipynb #4a5de076
 def cheapest_cuts(options, # per layer, from `cut_options`
                   pick): # pick(cost [query heads + 1, KV heads + 1], inf = unreachable) -> the (query heads, KV heads) to end on
     "Index of the option chosen in each layer: the least summed score over all combinations that reach `pick`'s total"
@@ -61,7 +61,7 @@ def cheapest_cuts(options, # per layer, from `cut_options`
         j = int(arg[q, k]); out.append(j); q, k = q - opts[j][0], k - opts[j][1]
     return out[::-1]
 
-# %% ../nbs/08a_causal_structured.ipynb #a0d97563
+# %% ../nbs/08a_causal_structured.ipynb #8797dfb7
 def count_pick(n): # query heads to remove
     "A `pick` rule: `n` query heads removed (the next reachable count above it where GQA groups rule `n` out), the cheapest"
     def pick(cost):
@@ -80,7 +80,7 @@ def params_pick(budget, pq, pkv): # parameters the cut may remove; parameters of
         return np.unravel_index(np.where(near, cost, np.inf).argmin(), cost.shape)
     return pick
 
-# %% ../nbs/08a_causal_structured.ipynb #d45a55b7
+# %% ../nbs/08a_causal_structured.ipynb #5cb3875c
 def _check_head_scores(lay, scores, rm):
     "Raise unless `scores` is [L, max heads] with a finite score for every head not in `rm`"
     _check_unit_scores(lay, scores)
@@ -91,7 +91,7 @@ def _unit_sizes(lay):
     if len(sizes := {unit_params(lo) for lo in lay}) > 1: raise ValueError(f"Layers own units of different sizes {sorted(sizes)}: no common unit")
     return sizes.pop()
 
-# %% ../nbs/08a_causal_structured.ipynb #d51e91ef
+# %% ../nbs/08a_causal_structured.ipynb #e22d64eb
 def global_heads(model, scores, # [L, max heads], higher = keep: e.g. causal scores (`HeadScores.scores`)
                  n=None, # query heads to remove beyond `removed` ...
                  params=None, # ... or the parameters the new cut may remove (it comes within one head's size below)
@@ -110,7 +110,7 @@ def global_heads(model, scores, # [L, max heads], higher = keep: e.g. causal sco
         out[lo.index, o[j][3]] = True
     return out
 
-# %% ../nbs/08a_causal_structured.ipynb #e98ffacf
+# %% ../nbs/08a_causal_structured.ipynb #3276360c
 ALLOCATIONS = ("global", "uniform")
 
 def removed_params(model, heads=None, channels=None): # as `structured.remove_units` takes them
@@ -122,7 +122,7 @@ def removed_params(model, heads=None, channels=None): # as `structured.remove_un
         out += (lo.n_heads - len(q)) * pq + (lo.n_kv_heads - len(kv)) * pkv + int(cm[lo.index].sum()) * pc
     return out
 
-# %% ../nbs/08a_causal_structured.ipynb #a95ef6a7
+# %% ../nbs/08a_causal_structured.ipynb #ae275ed8
 def channel_counts(lay, n): # `attention_layout`; channels to remove in all
     "Channels to remove in each layer: `n` shared out equally, the first layers taking the remainder"
     L = len(lay); counts = [n // L + (i < n % L) for i in range(L)]
@@ -130,7 +130,7 @@ def channel_counts(lay, n): # `attention_layout`; channels to remove in all
         raise ValueError(f"Layer {bad[0].index} would lose {counts[bad[0].index]} of its {bad[0].n_neurons} MLP channels: remove less")
     return counts
 
-# %% ../nbs/08a_causal_structured.ipynb #093dce3f
+# %% ../nbs/08a_causal_structured.ipynb #f17f34c8
 def attention_params(lay): # `attention_layout(model)`
     "Parameters of all attention linears (q, k, v, o; weights and biases)"
     return sum(p.numel() for lo in lay for lin in (lo.q, lo.k, lo.v, lo.o) for p in lin.parameters())
@@ -145,7 +145,7 @@ def fill_channels(model, heads, # heads to remove (dict or bool [L, H])
     channels = {lo.index: channel_scores[lo.index, :lo.n_neurons].float().argsort()[:c].sort().values.tolist() for lo, c in zip(lay, counts)}
     return {lo.index: hm[lo.index].nonzero()[:, 0].tolist() for lo in lay}, channels
 
-# %% ../nbs/08a_causal_structured.ipynb #fb66a9ed
+# %% ../nbs/08a_causal_structured.ipynb #5d972a9a
 def causal_plan(model, head_scores, channel_scores, # [L, max heads] and [L, max channels], higher = keep
                 fraction, # share of the decoder linear parameters to remove, in [0, 1)
                 allocation="global", # of heads: one of `ALLOCATIONS`
@@ -161,14 +161,14 @@ def causal_plan(model, head_scores, channel_scores, # [L, max heads] and [L, max
           global_heads(model, head_scores, params=fraction * attention_params(lay) if head_params is None else head_params, min_heads=min_heads))
     return fill_channels(model, hm, channel_scores, fraction)
 
-# %% ../nbs/08a_causal_structured.ipynb #2fa7eb89
+# %% ../nbs/08a_causal_structured.ipynb #3d846de7
 def scoring_batches(model, tok, calib, batch_size=8): # calib: from `calibration_set` / `calibration_from_pairs`
     "`calib` checked and encoded for the log-probability metric, as `head_scores` encodes it"
     _check_calib(calib)
     return encode_calibration(tok, calib, "logprob", batch_size, model.device, getattr(model.config, "max_position_embeddings", None),
                               needs_bos(model, tok))
 
-# %% ../nbs/08a_causal_structured.ipynb #191d68cf
+# %% ../nbs/08a_causal_structured.ipynb #0c52764f
 def first_order_given(model, batches, calib, removed): # batches: `scoring_batches`; removed: bool [L, H] (`removal_mask`)
     "First-order head scores [L, H] with the heads `removed` masked; NaN on removed heads"
     with mask_heads(model, removed): drops = ScoringWork().first_order(model, batches, calib, "logprob", "zero", None)[1]
@@ -185,7 +185,7 @@ def exact_given(model, batches, calib, removed, select, # bool [L, H]: the heads
     for l, r in masked.items(): drops[l, [u[2] for u in units[l]]] = dense - r
     return task_weighted(drops, calib.task)[0]
 
-# %% ../nbs/08a_causal_structured.ipynb #fac5c2cd
+# %% ../nbs/08a_causal_structured.ipynb #432110ec
 def lowest(n):
     "A cut rule: the `n` lowest finite scores, as a bool mask of the scores' shape"
     def cut(scores):
@@ -194,7 +194,7 @@ def lowest(n):
         return out.view(scores.shape)
     return cut
 
-# %% ../nbs/08a_causal_structured.ipynb #8d51fffb
+# %% ../nbs/08a_causal_structured.ipynb #49d61edb
 @dataclass
 class VerifiedScores:
     "Head scores of one round: first order, exact where measured, and the cut they decide"
@@ -204,7 +204,7 @@ class VerifiedScores:
     cut: torch.Tensor          # bool [L, H]: heads the cut takes (all verified)
     seconds: dict = field(default_factory=dict)  # 'first_order', 'exact': time spent on each
 
-# %% ../nbs/08a_causal_structured.ipynb #6bb2d57a
+# %% ../nbs/08a_causal_structured.ipynb #71d10823
 def _check_verify(margin, method):
     "Raise unless `margin` is a count >= 0 and `method` an exact engine"
     if (margin := as_integer(margin, "margin")) < 0: raise ValueError(f"margin must be >= 0, got {margin}")
@@ -225,7 +225,7 @@ def verified_scores(model, tok, calib, removed=None, # heads already removed (di
         s, ver = torch.where(new, exact_given(model, b, calib, rm, new, method), s), ver | new
     return VerifiedScores(s, fo, ver, cut(s), dict(first_order=t1 - t0, exact=time.perf_counter() - t1))
 
-# %% ../nbs/08a_causal_structured.ipynb #0a14faea
+# %% ../nbs/08a_causal_structured.ipynb #9f74f6eb
 def _check_rounds(model, calib, n_remove, params, rounds, min_heads, margin, method):
     "Raise a clear error for bad `removal_rounds` arguments, before any scoring"
     if (n_remove is None) == (params is None): raise ValueError("Give exactly one of n_remove (query heads) and params (a parameter budget)")
@@ -234,31 +234,33 @@ def _check_rounds(model, calib, n_remove, params, rounds, min_heads, margin, met
     _check_verify(margin, method); _check_calib(calib)
     global_heads(model, torch.zeros(removal_mask(model).shape), n=n_remove, params=params, min_heads=min_heads)  # out of reach -> error now
 
-def _round_cut(model, rm, share, n_remove, params, min_heads): # share: r / rounds after round r
+def _round_cut(model, rm, share, n_remove, params, min_heads, clip=False): # share: r / rounds after round r
     "The cut rule of a round: the cheapest cut that brings the removed heads (or parameters) to `share` of the target"
     if n_remove is not None: step = dict(n=max(0, round(n_remove * share) - int(rm.sum())))
     else: step = dict(params=max(0.0, params * share - removed_params(model, rm)))
-    return lambda s: global_heads(model, s, removed=rm, min_heads=min_heads, **step) & ~rm
+    return lambda s: global_heads(model, s.clamp(min=0) if clip else s, removed=rm, min_heads=min_heads, **step) & ~rm
 
-# %% ../nbs/08a_causal_structured.ipynb #04e66c9e
+# %% ../nbs/08a_causal_structured.ipynb #e8e92b4e
 def removal_rounds(model, tok, calib, n_remove=None, # query heads to remove in all ...
                    rounds=1, # rescoring rounds; 1 = one-shot
                    params=None, # ... or the parameters the heads may take in all
-                   min_heads=1, margin=2, method="fast", batch_size=8): # as in `global_heads` and `verified_scores`
+                   min_heads=1, margin=2, method="fast", batch_size=8, # as in `global_heads` and `verified_scores`
+                   clip=False): # True: scores below zero count as zero when the cut is chosen
     "Yield (removed heads bool [L, H], the round's `VerifiedScores`) after each round; survivors rescored with the removed heads masked"
     _check_rounds(model, calib, n_remove, params, rounds, min_heads, margin, method)
+    if not isinstance(clip, bool): raise TypeError(f"clip must be True or False, not {clip!r}")
     rm = removal_mask(model)
     for r in range(1, rounds + 1):
-        vs = verified_scores(model, tok, calib, rm, _round_cut(model, rm, r / rounds, n_remove, params, min_heads), margin, method, batch_size)
+        vs = verified_scores(model, tok, calib, rm, _round_cut(model, rm, r / rounds, n_remove, params, min_heads, clip), margin, method, batch_size)
         rm = rm | vs.cut
         yield rm, vs
 
-def iterative_heads(model, tok, calib, n_remove=None, rounds=1, params=None, min_heads=1, margin=2, method="fast", batch_size=8):
+def iterative_heads(model, tok, calib, n_remove=None, rounds=1, params=None, min_heads=1, margin=2, method="fast", batch_size=8, clip=False):
     "Bool [L, max heads]: the heads `removal_rounds` has removed after its last round"
-    for rm, _ in removal_rounds(model, tok, calib, n_remove, rounds, params, min_heads, margin, method, batch_size): pass
+    for rm, _ in removal_rounds(model, tok, calib, n_remove, rounds, params, min_heads, margin, method, batch_size, clip): pass
     return rm
 
-# %% ../nbs/08a_causal_structured.ipynb #30f8af72
+# %% ../nbs/08a_causal_structured.ipynb #c0e8a717
 def fidelity(model, tok, calib, n=None, # heads the verified cut takes; default the lowest 10 %
              margin=2, batch_size=8):
     "DataFrame, a row each for 'first_order' and 'verified': agreement with exact scores of every head, heads measured exactly, time / exact's"
@@ -271,18 +273,18 @@ def fidelity(model, tok, calib, n=None, # heads the verified cut takes; default 
     return pd.DataFrame(dict(spearman=top.spearman, top10_overlap=top.top10_overlap, bottom10_overlap=bottom.top10_overlap,
                              exact_heads=[0, int(vs.verified.sum())], cost=[vs.seconds["first_order"] / t_ex, sum(vs.seconds.values()) / t_ex])).rename_axis("estimate")
 
-# %% ../nbs/08a_causal_structured.ipynb #f3bc11b8
+# %% ../nbs/08a_causal_structured.ipynb #3a2fb968
 def causal_prune(model, tok, calib, fraction, # share of the decoder linear parameters to remove, in [0, 1)
                  channel_scores, # [L, max channels], higher = keep: e.g. `fluctuation_scores`, `HeadScores.neurons.abs()`
-                 rounds=1, min_heads=1, margin=2, method="fast", batch_size=8, # as in `removal_rounds`
+                 rounds=1, min_heads=1, margin=2, method="fast", batch_size=8, clip=False, # as in `removal_rounds`
                  moments=None): # `structured.input_moments`: fold the removed inputs' means into biases (FLAP)
     "Remove heads chosen by iterative causal scores and channels by `channel_scores` from `model` in place; returns a summary"
     lay, fraction = attention_layout(model), as_number(fraction, "fraction")
     if not 0 <= fraction < 1: raise ValueError(f"fraction must be in [0, 1), got {fraction}")
     _check_unit_scores(lay, None, channel_scores)
     if moments is not None: _check_bias_field(model, "o"); _check_bias_field(model, "down")  # before the scoring, not after
-    rm = iterative_heads(model, tok, calib, None, rounds, fraction * attention_params(lay), min_heads, margin, method, batch_size)
+    rm = iterative_heads(model, tok, calib, None, rounds, fraction * attention_params(lay), min_heads, margin, method, batch_size, clip)
     heads, channels = fill_channels(model, rm, channel_scores, fraction)
     n0 = n_params(model); remove_units(model, heads, channels, moments=moments); n1 = n_params(model)
-    return dict(criterion="causal", fraction=fraction, rounds=rounds, compensate=moments is not None, heads_removed=int(rm.sum()),
+    return dict(criterion="causal", fraction=fraction, rounds=rounds, clip=clip, compensate=moments is not None, heads_removed=int(rm.sum()),
                 channels_removed=sum(map(len, channels.values())), params_before=n0, params_after=n1, removed=1 - n1 / n0)
