@@ -216,7 +216,8 @@ def verified_scores(model, tok, calib, removed=None, # heads already removed (di
                     method="fast", batch_size=8):
     "`VerifiedScores` of the heads left: first order with `removed` masked, exact for every head `cut` takes and its neighbours"
     _check_verify(margin, method); check_unmasked(model, "verified_scores")
-    rm, cut = removal_mask(model, removed), lowest(as_integer(cut, "cut")) if not callable(cut) else cut
+    if not callable(cut) and (cut := as_integer(cut, "cut")) < 0: raise ValueError(f"cut must be a count >= 0 or a function, got {cut}")
+    rm, cut = removal_mask(model, removed), cut if callable(cut) else lowest(cut)
     b, t0 = scoring_batches(model, tok, calib, batch_size), time.perf_counter()
     fo = first_order_given(model, b, calib, rm); t1 = time.perf_counter()
     s, ver = fo.clone(), torch.zeros_like(rm)
