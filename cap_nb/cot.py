@@ -151,10 +151,11 @@ def cot_evaluate(model, tok, tasks=TASKS, n=128, # items per task (the paper's n
 
 # %% ../nbs/04b_cot.ipynb #a3209c40
 def cot_items(df, by=()): # columns that name a cell besides task and id, e.g. ('method', 'sparsity')
-    "One row per (*by, task, id): acc and unparseable averaged over the item's choice orders, and its number of orders"
+    "One row per (*by, task, id): acc (and acc_step) and unparseable averaged over the item's choice orders, and its number of orders"
     d = df.assign(unparseable=1.0 - df.parsed.astype(float))
+    step = {"acc_step": ("acc_step", "mean")} if "acc_step" in d else {}   # the answer step's reading, where the rows have it
     return (d.groupby([*by, "task", "id"], sort=False, dropna=False)
-            .agg(acc=("acc", "mean"), unparseable=("unparseable", "mean"), orders=("order", "size")).reset_index())
+            .agg(acc=("acc", "mean"), unparseable=("unparseable", "mean"), orders=("order", "size"), **step).reset_index())
 
 def cot_summary(df, level=0.95, n_boot=2000, seed=0):
     "Per task: items, orders, acc (mean over orders) and its bootstrap interval, acc in the original order, unparseable"

@@ -30,7 +30,7 @@ from .prune import prune, PRUNE_METHODS, head_kept, calib_batches
 from .structured import CRITERIA as STRUCTURED_CRITERIA, structured_copy
 from .hooks import attention_layout
 from .eval import evaluate, summarize, compare, plot_sparsity_curve, choice_orders
-from .cot import COT_KIND, cot_evaluate, cot_items
+from .cot import COT_KIND, cot_evaluate, cot_items, cot_answer_step
 from .perplexity import perplexity
 from .distributed import distributed_head_scores, init_distributed, end_distributed, from_rank0, world
 _all_ = ["write_atomic"]  # re-exported: the package's one atomic writer lives in `cap_nb.models`
@@ -463,12 +463,13 @@ def run_grid(exp, out, model=None, tok=None, # a loaded model/tokenizer instead 
     return load_results(out)
 
 def evaluate_cell(model, tok, exp, progress=False, checkpoint=None): # checkpoint: cot generations, see `resumable_generate`
-    "Per-item results of `model` on the grid's test items in `exp.fmt`; chain of thought: one row per item and order"
+    "Per-item results of `model` on the grid's test items in `exp.fmt`; chain of thought: one row per item and order, strict and answer-step readings"
     if exp.fmt != "cot": return evaluate(model, tok, exp.tasks, n=exp.n_eval, seed=exp.eval_seed, fmt=exp.fmt, orders=exp.orders,
                                          exclude=exp.eval_exclude, progress=progress)
     ns = exp.n_eval if isinstance(exp.n_eval, dict) else dict.fromkeys(exp.tasks, exp.n_eval)
-    return pd.concat([cot_evaluate(model, tok, t, ns[t], exp.eval_seed, cot_orders(exp), max_new_tokens=exp.max_new_tokens or 256,
-                                   exclude=exp.eval_exclude, checkpoint=checkpoint, progress=progress) for t in exp.tasks], ignore_index=True)
+    df = pd.concat([cot_evaluate(model, tok, t, ns[t], exp.eval_seed, cot_orders(exp), max_new_tokens=exp.max_new_tokens or 256,
+                                 exclude=exp.eval_exclude, checkpoint=checkpoint, progress=progress) for t in exp.tasks], ignore_index=True)
+    return cot_answer_step(model, tok, df, orders=cot_orders(exp), progress=progress)   # every answer read after the answer cue too
 
 def cell_perplexity(model, tok, exp):
     "The cell's WikiText-2 perplexity fields for its JSON (none when `exp.ppl_windows` is 0)"
@@ -529,7 +530,7 @@ def per_item(items):
     "`items` with one row per (method, sparsity, task, id): chain-of-thought rows averaged over their choice orders"
     return cot_items(items, by=("method", "sparsity")) if "parsed" in items else items
 
-def grid_summary(items, metrics=("acc", "acc_norm", "p_gold", "unparseable")):
+def grid_summary(items, metrics=("acc", "acc_step", "acc_norm", "p_gold", "unparseable")):
     "Mean and bootstrap interval per (method, sparsity, task, metric); seeded controls also pooled by base name (range over seeds)"
     s = summarize(per_item(items), by=("method", "sparsity", "task"), metrics=metrics)
     seeded = s[s.method.str.contains("@")]
