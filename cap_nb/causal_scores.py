@@ -10,7 +10,7 @@ __all__ = ['CALIB_TASKS', 'TARGETS', 'SCORE_METRICS', 'ABLATIONS', 'SCORE_METHOD
            'ScoringWork', 'head_scores', 'item_drops', 'plot_scatter', 'subset_stability', 'plot_subset_spread']
 
 # %% ../nbs/01_causal_scores.ipynb #1dc0efae
-import hashlib, json, math, numbers, os, warnings
+import json, numbers, os, warnings
 import numpy as np
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,11 +20,11 @@ import torch
 from safetensors.torch import save_file, load_file, safe_open
 from scipy.stats import spearmanr
 from tqdm.auto import tqdm
-from .models import model_fingerprint, cache_dir, write_atomic, read_cached, short_hash, tokenizer_fingerprint, check_vocab
+from .models import model_fingerprint, cache_dir, write_atomic, read_cached, short_hash, check_vocab
 from .tasks import load_task, gold_pair, cloze_context, GSM8K_TARGETS, choice_pairs, check_int
 from .loglik import needs_bos, encode_pairs, target_logprob, lm_logits, check_text, split_pair, encoding_fingerprint
 from .hooks import (attention_layout, max_heads, head_exists, pad_layers, head_mask, mask_heads, mask_mlp, capture, layer_inputs, run_layers,
-                          hooks_removed_after, check_unmasked)
+                          check_unmasked)
 
 # %% ../nbs/01_causal_scores.ipynb #a0bc07f4
 @dataclass

@@ -9,13 +9,12 @@ __all__ = ['ORDERS', 'GSM8K_STOP', 'EVAL_METRICS', 'BINARY', 'EVAL_VERSION', 'cl
            'plot_sparsity_curve', 'plot_task_bars', 'lm_eval', 'arc_task_yaml']
 
 # %% ../nbs/04_eval.ipynb #27de3bc7
-import hashlib, json, math, re, time, warnings
+import hashlib, json, re, warnings
 import numpy as np, pandas as pd
 import torch
-from scipy import stats
 from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
-from .models import default_device, model_fingerprint, cache_dir, short_hash, tokenizer_fingerprint, write_atomic, read_cached
+from .models import default_device, model_fingerprint, cache_dir, short_hash, write_atomic, read_cached
 from .hooks import n_hooks
 from .tasks import TASKS, load_task, cloze_context, choice_pairs, gold_pair, normalize_number, check_int, _FILES
 from .loglik import needs_bos, encode_text, split_pair, pad_id, pad_rows, group_logliks, encoding_fingerprint, check_text
@@ -315,7 +314,7 @@ def _axes(ax, figsize):
 
 def plot_sparsity_curve(df, metric="acc", ax=None, dense="dense", figsize=(6, 4)):
     "Axes with `metric` vs sparsity, one line + interval band per method, and the dense model as a dashed line"
-    import matplotlib.pyplot as plt, seaborn as sns
+    import seaborn as sns
     d = df[df["metric"] == metric] if "metric" in df else df
     if d.empty: raise ValueError(f"No rows for metric {metric!r}")
     ax, is_dense = _axes(ax, figsize), (d["method"] == dense) | (d["sparsity"] == 0)
@@ -335,7 +334,7 @@ def plot_sparsity_curve(df, metric="acc", ax=None, dense="dense", figsize=(6, 4)
 def plot_task_bars(summary, metric="acc", hue=None, chance=None, # chance: dict task -> chance level
                    ax=None, figsize=(6, 4)):
     "Axes with a bar (and 95 % interval) per task — grouped by `hue` when given"
-    import matplotlib.pyplot as plt, seaborn as sns
+    import seaborn as sns
     d = summary[summary["metric"] == metric] if "metric" in summary else summary
     if d.empty: raise ValueError(f"No rows for metric {metric!r}")
     ax, tasks = _axes(ax, figsize), list(dict.fromkeys(d["task"]))

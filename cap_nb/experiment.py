@@ -12,20 +12,20 @@ __all__ = ['BASELINES', 'DATA_FREE', 'RunSpec', 'STRUCTURED', 'EQUAL_CONTROLS', 
            'plot_grid', 'plot_head_map', 'explore', 'write_atomic']
 
 # %% ../nbs/05_experiment.ipynb #bf695fcf
-import dataclasses, functools, hashlib, json, os, platform, random, shutil, time, warnings
+import dataclasses, functools, json, os, platform, random, shutil, time, warnings
 from collections import namedtuple
 from contextlib import contextmanager
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd
 import torch
 from tqdm.auto import tqdm
 from filelock import FileLock, Timeout
-from .models import (load_model, model_fingerprint, weights_hash, DEFAULT_MODEL, write_atomic, read_cached, short_hash,
+from .models import (load_model, weights_hash, DEFAULT_MODEL, write_atomic, read_cached, short_hash,
                            as_dtype, dtype_name, hardware, default_device)
-from .tasks import load_task, TASKS, gold_pair
+from .tasks import load_task, TASKS
 from .loglik import answer_logprob
-from .causal_scores import HeadScores, calibration_set, calibration_subsets, head_scores, SCORE_METHODS, SCORE_METRICS, TARGETS as CALIB_TARGETS
+from .causal_scores import HeadScores, calibration_set, calibration_subsets, SCORE_METHODS, SCORE_METRICS, TARGETS as CALIB_TARGETS
 from .prune import prune, PRUNE_METHODS, head_kept, calib_batches
 from .structured import CRITERIA as STRUCTURED_CRITERIA, structured_copy
 from .hooks import attention_layout

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformers.modeling_outputs import BaseModelOutputWithPast
-import copy, numbers
+import numbers
 from .models import check_vocab, tokenizer_fingerprint
 from .hooks import check_attention_mask
 from .tasks import check_int

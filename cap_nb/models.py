@@ -6,17 +6,17 @@
 __all__ = ['KNOWN_MODELS', 'DEFAULT_MODEL', 'FOLDER_LOADERS', 'known_model_file', 'join_parts', 'gguf_to_checkpoint',
            'matmul_gflops', 'native_bf16', 'auto_dtype', 'as_dtype', 'dtype_name', 'precision_note', 'hardware',
            'checkpoint_for', 'folder_loader', 'default_device', 'load_model', 'tiny_model', 'weights_hash',
-           'architecture', 'model_fingerprint', 'same_model', 'tokenizer_fingerprint', 'check_vocab']
+           'architecture', 'model_fingerprint', 'same_model', 'tokenizer_fingerprint', 'check_vocab', 'read_cached']
 
 # %% ../nbs/00a_models.ipynb #4f4b5c0e
-import copy, functools, hashlib, importlib.util, json, os, platform, shutil, time, warnings
+import copy, functools, hashlib, importlib.util, json, os, platform, shutil, time
 from pathlib import Path
 import torch
-from torch import nn
 from tqdm.auto import tqdm
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer
 from .storage import (file_sha256, short_hash, write_atomic, read_cached, cache_dir, written_folder,
                             write_manifest, verified_folder)
+_all_ = ["read_cached"]  # re-exported: `from cap_nb.models import read_cached` keeps working for code written before `cap_nb.storage`
 
 # %% ../nbs/00a_models.ipynb #d71eb97b
 KNOWN_MODELS = {

@@ -11,7 +11,7 @@ __all__ = ['SHARED_INPUT', 'PRUNE_METHODS', 'CAP_OPTIONS', 'CHECKPOINT_FILES', '
            'plot_layer_sparsity', 'plot_head_kept']
 
 # %% ../nbs/03_prune.ipynb #7d526b58
-import hashlib, json, math, numbers, os, shutil, time, warnings
+import hashlib, json, math, numbers, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial

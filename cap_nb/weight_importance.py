@@ -10,7 +10,7 @@ __all__ = ['PAPER_LINEARS', 'Kth', 'lowest_mask', 'exact_counts', 'parse_pattern
            'global_kth', 'threshold_mask', 'exact_k_masks']
 
 # %% ../nbs/02_weight_importance.ipynb #bf4282d3
-import math, numbers
+import numbers
 import numpy as np
 import torch
 from scipy.stats import rankdata
