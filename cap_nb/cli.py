@@ -28,7 +28,7 @@ DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "spars
                 sparsities=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0,
                 n_eval=None, dtype="auto", orders=None, eval_exclude=None, control_sparsities=None,
                 score_method="hybrid", fmt="cloze", max_new_tokens=None, score_metric="logprob", calib_k=None, calib_targets="answer",
-                ppl_windows=0, lookahead=None)
+                ppl_windows=0, lookahead=None, multiple_of=1)
 
 # %% ../nbs/06_cli.ipynb #e8eb6233
 class BadArgument(ValueError):
@@ -66,12 +66,18 @@ def parse_tasks(s):
 
 # %% ../nbs/06_cli.ipynb #f0c1d2e4
 def parse_runs(s):
-    "`--runs`: the comma-separated run names `<run>[@seed]` in `s`, each from `RUNS`"
+    "`--runs`: the comma-separated run names `<run>[@seed]` in `s`, each from `RUNS` or `structured:<criterion>[+bias]`"
     runs = parse_list(s, str, "runs")
     for r in runs:
         base, at, seed = r.partition("@")
         if at and not (seed.isascii() and seed.isdigit()): raise ValueError(f"Bad seed in run {r!r}: write '<run>@<seed>' with a whole number, e.g. 'cap_budget_permuted@3'")
-        if base not in RUNS: raise ValueError(f"Unknown run {r!r}; known: {', '.join(RUNS)} (the permuted controls take '@seed')")
+        if base.startswith("structured:"):   # whole heads and channels removed: structured:<criterion>[+bias]
+            crit, plus, rest = base[len("structured:"):].partition("+")
+            if crit not in CRITERIA or rest != ("bias" if plus else ""):
+                raise ValueError(f"Unknown structured run {r!r}: write 'structured:<criterion>' or 'structured:<criterion>+bias' with a criterion from {', '.join(CRITERIA)}")
+            if at and crit != "random": raise ValueError(f"Run {r!r}: of the structured runs only structured:random uses a seed")
+            continue
+        if base not in RUNS: raise ValueError(f"Unknown run {r!r}; known: {', '.join(RUNS)} (the permuted controls take '@seed'), or structured:<criterion>[+bias]")
         if at and not base.endswith("_permuted"): raise ValueError(f"Run {r!r}: only the permuted-score controls (…_permuted@seed) use a seed")
     runs = tuple(f"{b}@{int(sd)}" if at else b for b, at, sd in (r.partition("@") for r in runs))   # '@01' is seed 1
     if twice := sorted({r for r in runs if runs.count(r) > 1}): raise ValueError(f"--runs {s!r} names {twice} twice (seeds are numbers: @01 is @1)")
@@ -198,6 +204,7 @@ def _parser():
     r.add_argument("--calib-k", type=int, default=DEFAULTS["calib_k"], help="score heads on this many disjoint calibration subsets, median (default: 3 for ce, else 1)")
     r.add_argument("--calib-targets", default=DEFAULTS["calib_targets"], choices=CALIB_TARGETS, help="calibration targets: the gold answer, or reasoning that ends in it (cot)")
     r.add_argument("--ppl-windows", type=int, default=DEFAULTS["ppl_windows"], help="WikiText-2 perplexity of every cell over this many 2048-token windows (0: none)")
+    r.add_argument("--multiple-of", type=int, default=DEFAULTS["multiple_of"], help="structured runs: MLP channels kept per layer a multiple of this (64 suits GPU kernels)")
     rp = sub.add_parser("report", help="table and figures from a results folder", formatter_class=fmt,
                         description="Print the mean and 95 % interval of every run, sparsity and task of a results folder, and the "
                                     "paired differences against Wanda; write summary.csv, paired_vs_wanda.csv and figures/ into it")
@@ -269,12 +276,12 @@ def run_settings(a):
     "The `Experiment` fields given by parsed `run`/`demo` arguments `a`, each option checked on its own, without importing torch"
     check_out(a.out); check_model(a.model)
     if a.cmd == "demo": return dict(model=a.model, dtype=a.dtype)
-    for k, lo in (("calib_n", 1), ("calib_k", 1), ("lookahead", 1), ("max_new_tokens", 1), ("ppl_windows", 0)): _at_least(getattr(a, k), lo, "--" + k.replace("_", "-"))
+    for k, lo in (("calib_n", 1), ("calib_k", 1), ("lookahead", 1), ("max_new_tokens", 1), ("ppl_windows", 0), ("multiple_of", 1)): _at_least(getattr(a, k), lo, "--" + k.replace("_", "-"))
     return _combinable(dict(model=a.model, runs=parse_runs(a.runs), sparsities=parse_sparsities(a.sparsities), tasks=parse_tasks(a.tasks),
                 calib_n=a.calib_n, calib_seed=a.calib_seed, n_eval=parse_n_eval(a.n_eval), dtype=a.dtype, score_method=a.score_method,
                 fmt=a.fmt, max_new_tokens=a.max_new_tokens, orders=a.orders, eval_exclude=a.eval_exclude and read_ids(a.eval_exclude),
                 control_sparsities=a.control_sparsities and parse_sparsities(a.control_sparsities, "control-sparsities"),
-                score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows, lookahead=a.lookahead))
+                score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows, lookahead=a.lookahead, multiple_of=a.multiple_of))
 
 def experiment_from_args(a):
     "The `Experiment` described by parsed `run`/`demo` arguments: each option checked (`run_settings`), then the whole grid"
