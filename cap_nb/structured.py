@@ -7,7 +7,7 @@ __all__ = ['GPU_MULTIPLE', 'CRITERIA', 'feature_index', 'slice_linear', 'kept_he
            'tensor_bytes', 'layer_shapes', 'save_structured', 'load_structured', 'magnitude_scores', 'input_moments',
            'fluctuation_scores', 'random_scores', 'compensate_bias', 'as_llama', 'unit_params', 'head_patterns',
            'choose_heads', 'structured_plan', 'default_multiple_of', 'heads_plan', 'unit_scores', 'structured_prune',
-           'structured_copy', 'plan_summary', 'plot_speed_accuracy']
+           'cut_copy', 'structured_copy', 'plan_summary', 'plot_speed_accuracy']
 
 # %% ../nbs/08_structured.ipynb #8fa17bca
 import copy, json, os
@@ -407,10 +407,15 @@ def structured_prune(model, fraction, # share of every decoder layer's linear pa
                 layers_after=layer_shapes(model), heads_removed={l: h for l, h in heads.items() if h})
 
 # %% ../nbs/08_structured.ipynb #5c697ce0
+def cut_copy(model, compensate=False): # compensate: the copy will take FLAP's biases
+    "A copy of `model` to cut, sharing its embedding; for a compensated Qwen2 model the Llama model it equals (a full copy)"
+    if compensate and model.config.model_type == "qwen2": return as_llama(model)   # room for the biases
+    emb = model.get_input_embeddings().weight
+    return copy.deepcopy(model, memo={id(emb): emb})
+
 def structured_copy(model, fraction, criterion="fluctuation", **kw): # kw: as in `structured_prune`
-    "(a cut copy of `model` that shares its embedding, `structured_prune`'s summary); `model` is left as it was"
-    if kw.get("compensate") and model.config.model_type == "qwen2": small = as_llama(model)   # room for the biases (a full copy)
-    else: emb = model.get_input_embeddings().weight; small = copy.deepcopy(model, memo={id(emb): emb})
+    "(a cut copy of `model` (`cut_copy`), `structured_prune`'s summary); `model` is left as it was"
+    small = cut_copy(model, kw.get("compensate", False))
     return small, structured_prune(small, fraction, criterion, **kw)
 
 # %% ../nbs/08_structured.ipynb #67bfb66c
