@@ -46,7 +46,7 @@ def main():
     from scipy.stats import spearmanr
     torch.set_num_threads(a.threads)
     from cap_nb.models import load_model, model_fingerprint
-    from cap_nb.causal_scores import HeadScores, calibration_set, calibration_fingerprint, head_scores, _hybrid_select
+    from cap_nb.causal_scores import HeadScores, calibration_set, calibration_fingerprint, head_scores, extreme_heads
     lines = [f"`{' '.join(['python', *sys.argv])}`", f"- started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: torch {torch.__version__}, "
              f"transformers {transformers.__version__}, python {platform.python_version()}, {cpu_name()}, {os.cpu_count()} CPUs, "
              f"{a.threads} thread(s), nice {os.nice(0)}, load average before {load()}"]
@@ -101,7 +101,7 @@ def main():
         looks[k], t = timed(method="lookahead", lookahead=k)
         row(f"lookahead k={k}", looks[k].scores, t, wall=looks[k].wall); looks[k].t = t
     hy, t = timed(method="hybrid", hybrid_k=a.hybrid_timed, checkpoint=False)
-    v = _hybrid_select(fo.scores, a.hybrid_timed)
+    v = extreme_heads(fo.scores, a.hybrid_timed)
     assert torch.allclose(hy.scores, torch.where(v, ref.scores, fo.scores), atol=1e-4), "hybrid is not first order + exact"
     per_verified = (t - fo_t) / int(v.sum())
     lines.append(f"- one verified head costs {per_verified:.2f} CPU s (the timed hybrid {a.hybrid_timed:g} run minus first order, "
@@ -110,7 +110,7 @@ def main():
     for name, base, bt in [("hybrid", fo, fo_t)] + [(f"lookahead k={k} + hybrid", la, la.t) for k, la in looks.items()]:
         for hk in map(float, a.hybrid_k.split(",")):
             if name == "hybrid" and hk == a.hybrid_timed: continue
-            v = _hybrid_select(base.scores, hk)
+            v = extreme_heads(base.scores, hk)
             row(f"{name} {hk:g}", torch.where(v, ref.scores, base.scores), bt + per_verified * int(v.sum()), int(v.sum()), "~")
     cols = list(rows[0])
     table = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)] + ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]

@@ -7,7 +7,8 @@ __all__ = ['CALIB_TASKS', 'TARGETS', 'SCORE_METRICS', 'ABLATIONS', 'SCORE_METHOD
            'plot_distribution', 'cot_pair', 'calibration_set', 'calibration_from_pairs', 'calibration_fingerprint',
            'encode_calibration', 'item_metric', 'exact_units', 'fast_layer', 'dense_state', 'advance', 'fast_dense',
            'first_order', 'layer_grads', 'lookahead_layer', 'task_weighted', 'calibration_subsets', 'subset_scores',
-           'ScoringWork', 'head_scores', 'item_drops', 'plot_scatter', 'subset_stability', 'plot_subset_spread']
+           'first_order_all', 'extreme_heads', 'target_token_counts', 'ScoringWork', 'head_scores', 'item_drops',
+           'plot_scatter', 'subset_stability', 'plot_subset_spread', 'score_precision']
 
 # %% ../nbs/01_causal_scores.ipynb #1dc0efae
 import json, numbers, os, warnings
@@ -525,8 +526,9 @@ def _masked_metrics(model, batches, calib, units, method, metric, ablation, mean
     return dense, out
 
 # %% ../nbs/01_causal_scores.ipynb #65db6187
-def _first_order_all(model, batches, calib, metric, ablation, means, progress=False):
-    "(dense [n], head drops [L, H, n], neuron drops [L, I, n]) by attribution patching over all batches"
+def first_order_all(model, batches, # from `encode_calibration`: every item of `calib` once
+                    calib, metric="logprob", ablation="zero", means=None, progress=False):
+    "(dense [n], head drops [L, H, n], neuron drops [L, I, n]) of every item of `calib`, in its order: `first_order` batch by batch"
     res = [first_order(model, b, calib, metric, ablation, means) for b in tqdm(batches, desc="first-order scores, batch", disable=not progress)]
     order = torch.cat([b["items"] for b in batches]).argsort()
     dense, heads, neur = (torch.cat([r[k] for r in res], -1)[..., order] for k in range(3))
@@ -548,14 +550,17 @@ def _lookahead_all(model, batches, calib, units, k, metric, ablation, means, max
     return dense, out
 
 # %% ../nbs/01_causal_scores.ipynb #6d10e599
-def _hybrid_select(fo_scores, k):
-    "Bool [L, H]: the `k` highest and `k` lowest first-order scores (`k` < 1: a fraction of all heads; NaN = no head)"
-    s = fo_scores.flatten(); ok = s.isfinite().nonzero()[:, 0]
+def extreme_heads(scores, # [L, H] head scores (NaN: no head there)
+                  k): # heads on each side: < 1 a fraction of the heads, else a number
+    "Bool [L, H]: the `k` highest and the `k` lowest of `scores` (what `hybrid` measures exactly)"
+    if isinstance(k, bool) or not isinstance(k, numbers.Real) or not 0 < k or (k >= 1 and k != int(k)):
+        raise ValueError(f"k must be a fraction of the heads in (0, 1) or a whole number of heads >= 1, not {k!r}")
+    s = scores.flatten(); ok = s.isfinite().nonzero()[:, 0]
     k = max(1, round(k * len(ok))) if k < 1 else int(k)
     order = ok[s[ok].argsort()]
-    sel = torch.zeros(fo_scores.numel(), dtype=torch.bool)
+    sel = torch.zeros(scores.numel(), dtype=torch.bool)
     sel[order[:k]] = sel[order[-k:]] = True
-    return sel.view(fo_scores.shape)
+    return sel.view(scores.shape)
 
 # %% ../nbs/01_causal_scores.ipynb #148acee0
 def _settings(model, calib, **kw):
@@ -573,12 +578,14 @@ def _split_masked(dense, masked, units, L, H, mlp):
     return heads, mlps
 
 # %% ../nbs/01_causal_scores.ipynb #0e5bcd48
-def _token_counts(batches, n):
-    "Long [n_items]: the target tokens of each calibration item (batches with one row per item)"
+def target_token_counts(batches, # from `encode_calibration`: every item of a calibration set once
+                        n): # items in the calibration set
+    "Long [n]: the target tokens of each calibration item (the weights of metric 'ce', which pools a task's tokens)"
     out = torch.zeros(n, dtype=torch.long)
     for b in batches: out[b["items"]] = torch.bincount(b["item"].cpu(), minlength=len(b["items"]))
     return out
 
+# %% ../nbs/01_causal_scores.ipynb #8299b2cd
 def _aggregate(dense, heads, mlps, neur, calib, w, K, seed):
     "(scores, stderr, dense, per_task, mlp, neurons, subset drops, subset dense) from per-item values"
     s, se, per = task_weighted(heads, calib.task, w)
@@ -660,7 +667,7 @@ class ScoringWork:
         return _masked_metrics(model, batches, calib, units, method, metric, ablation, means, max_rows, ck, progress)
     def first_order(self, model, batches, calib, metric, ablation, means, progress=False):
         "(dense [n], head drops [L, H, n], neuron drops [L, I, n]) by attribution patching over `batches`"
-        return _first_order_all(model, batches, calib, metric, ablation, means, progress)
+        return first_order_all(model, batches, calib, metric, ablation, means, progress)
 
 # %% ../nbs/01_causal_scores.ipynb #e1a2b3c5
 @dataclass(frozen=True, eq=False)
@@ -686,7 +693,7 @@ def _scoring_run(model, tok, calib, metric, ablation, batch_size, max_rows, chec
     check_vocab(model, max(int(b["input_ids"].max()) for b in batches))
     fo_batches = batches if metric != "accuracy" or not first_order else encode_calibration(tok, calib, "logprob", batch_size, model.device, maxlen, bos)
     return _ScoringRun(model, calib, batches, metric, ablation, _ablation_means(model, batches) if ablation == "mean" else None,
-                      _token_counts(batches, len(calib)) if metric == "ce" else None, max_rows, checkpoint, progress, fo_batches, work)
+                      target_token_counts(batches, len(calib)) if metric == "ce" else None, max_rows, checkpoint, progress, fo_batches, work)
 
 # %% ../nbs/01_causal_scores.ipynb #e1a2b3c7
 def _masking_drops(run, method, select, mlp):
@@ -714,7 +721,7 @@ def _hybrid_drops(run, first_order, # `_first_order_drops(run)`
                  hybrid_k, mlp):
     "(dense, head drops, MLP drops, verified heads bool [L, H]): first order, the top and bottom `hybrid_k` heads measured by `fast`"
     fo_dense, fo_heads, fo_neurons = first_order
-    verified = _hybrid_select(task_weighted(fo_heads, run.calib.task, run.item_weights)[0], hybrid_k)
+    verified = extreme_heads(task_weighted(fo_heads, run.calib.task, run.item_weights)[0], hybrid_k)
     dense, heads, mlps = _masking_drops(run, "fast", verified, mlp)
     return dense, torch.where(verified[..., None], heads, fo_heads), mlps if mlp else fo_neurons.sum(1), verified
 
@@ -823,3 +830,16 @@ def plot_subset_spread(hs, ax=None, title="Head scores over calibration subsets"
     ax.axvline(0, color="grey", lw=0.8)
     ax.set(xlabel="score (median rule)", ylabel="range over subsets", title=f"{title}\nmean pairwise Spearman ρ = {subset_stability(hs)[1]:.2f}")
     return ax
+
+# %% ../nbs/01_causal_scores.ipynb #ecc4ba01
+def score_precision(scores, # [L, H] head scores
+                    stderr, # [L, H] their standard errors
+                    references=None): # {name: [L, H] other scores of the same heads}, each rank-correlated with `scores`
+    "Dict: heads over 2 stderr from 0, median |score|/stderr (torch's: the lower middle), max, sum of |scores|, Spearman ρ per reference"
+    refs = dict(references or {})
+    for what, t in [("stderr", stderr), *((f"references[{k!r}]", r) for k, r in refs.items())]:
+        if tuple(t.shape) != tuple(scores.shape): raise ValueError(f"{what} has shape {list(t.shape)}, scores {list(scores.shape)}: give one value per head")
+    z = (scores / stderr).abs()
+    return dict(heads_over_2se=int((z > 2).sum()), median_z=float(z.median()), max_score=float(scores.max()),
+                sum_abs=float(scores.abs().sum()),
+                **{f"rho_vs_{k}": float(spearmanr(scores.flatten(), r.flatten()).statistic) for k, r in refs.items()})
