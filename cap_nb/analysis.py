@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['id_list', 'seen_ids', 'load_draws', 'per_draw', 'pooled_diff', 'vs_table', 'as_cells', 'paired_outcomes',
-           'comparison_in_words', 'shared_credit', 'letter_corrected']
+           'comparison_in_words', 'item_outcomes', 'item_diff', 'shared_credit', 'letter_corrected']
 
 # %% ../nbs/05b_analysis.ipynb #dce315f8
 from pathlib import Path
@@ -68,6 +68,24 @@ def comparison_in_words(a, b, margin=None, name="b − a"): # margin: TOST margi
     "b − a over paired items as a sentence: its 95 % bootstrap interval, and equivalence only if a TOST within ±`margin` shows it"
     d = np.asarray(b, float) - np.asarray(a, float); lo, hi = bootstrap_ci(d)
     return in_words(float(d.mean()), lo, hi, None if margin is None else tost(a, b, margin), name=name)   # margin=0 is refused, not ignored
+
+# %% ../nbs/05b_analysis.ipynb #2fbd91a4
+def item_outcomes(items, run, sparsity, metric="acc"):
+    "Per item (task, id): `metric` of `run` at `sparsity` (dense at any); a base name stands for the per-item mean of its seeded runs"
+    it = per_item(items)
+    names = [run] if run in set(it.method) else sorted(m for m in set(it.method) if m.split("@")[0] == run and "@" in m)
+    rows = it[it.method.isin(names) & ((it.sparsity == sparsity) | (it.method == "dense"))]
+    if not len(rows): raise ValueError(f"run {run!r} has no rows at sparsity {sparsity} (nor seeded runs {run}@s): check the name and sparsity")
+    if (n := rows.groupby(["task", "id"]).size()).nunique() > 1 or n.iloc[0] != len(names):
+        raise ValueError(f"the seeded runs {names} do not cover the same items at sparsity {sparsity}")
+    return rows.groupby(["task", "id"])[metric].mean()
+
+def item_diff(items, run, ref, sparsity, metric="acc"):
+    "Per item (task, id) that both have: `run` − `ref` at `sparsity`, each as `item_outcomes` reads it"
+    a, b = item_outcomes(items, run, sparsity, metric), item_outcomes(items, ref, sparsity, metric)
+    both = a.index.intersection(b.index)
+    if not len(both): raise ValueError(f"{run!r} and {ref!r} share no items at sparsity {sparsity}")
+    return a[both] - b[both]
 
 # %% ../nbs/05b_analysis.ipynb #b07423f0
 def shared_credit(scores, gold, tol=1e-9):
