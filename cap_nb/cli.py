@@ -8,7 +8,7 @@ __all__ = ['DEFAULT_MODEL', 'MODELS', 'RUNS', 'TASK_NAMES', 'DTYPES', 'SCORE_MET
            'DEFAULTS', 'USAGE_ERRORS', 'REPORT_METRICS', 'BadArgument', 'as_bad_argument', 'parse_list',
            'parse_sparsities', 'parse_tasks', 'parse_runs', 'parse_n_eval', 'reported', 'report', 'read_ids',
            'check_out', 'check_model', 'run_settings', 'experiment_from_args', 'stage_times', 'main', 'cli',
-           'causal_cut', 'structured_cmd']
+           'structured_cmd']
 
 # %% ../nbs/06_cli.ipynb #0e2133ef
 import argparse, json, os, sys, time
@@ -388,7 +388,7 @@ def _load_for_cut(a):
     if a.compensate and model.config.model_type == "qwen2": model = cut_copy(model, True)   # its config has room for the o_proj biases
     return model, tok, dtype, hs
 
-def causal_cut(model, tok, a, calib, batches): # parsed `structured` arguments; the calibration set and its (input_ids, attention_mask) batches
+def _causal_cut(model, tok, a, calib, batches): # parsed `structured` arguments; the calibration set and its (input_ids, attention_mask) batches
     "Remove from `model` in place heads by `causal_heads` on `calib` and channels by fluctuation on `batches` (`causal_copy`'s cut); its summary"
     from cap_nb.causal_structured import causal_heads, remove_plan
     from cap_nb.structured import input_moments, fluctuation_scores, default_multiple_of, _check_bias_field
@@ -412,7 +412,7 @@ def structured_cmd(a):
     causal = a.criterion in CAUSAL_CRITERIA
     calib = calibration_set(n=a.calib_n, seed=a.calib_seed) if causal or a.criterion == "fluctuation" or a.compensate else None
     batches = None if calib is None else calib_batches(list(zip(calib.context, calib.target)), tok, batch_size=8, max_len=256, device=model.device)
-    s = (causal_cut(model, tok, a, calib, batches) if causal else
+    s = (_causal_cut(model, tok, a, calib, batches) if causal else
          structured_prune(model, a.fraction, a.criterion, scores=hs or None, batches=batches, seed=a.seed, compensate=a.compensate, multiple_of=a.multiple_of))
     rec = dict(model=a.model, dtype=dtype, scores=a.scores, calib_n=a.calib_n, calib_seed=a.calib_seed, seed=a.seed, **s, environment=environment())
     save_structured(model, tok, a.out, record=rec)   # weights, tokenizer and record: all or nothing
