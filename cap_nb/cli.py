@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL', 'MODELS', 'RUNS', 'TASK_NAMES', 'DTYPES', 'SCORE_METHODS', 'FORMATS', 'SCORE_METRICS',
-           'CALIB_TARGETS', 'CRITERIA', 'DEFAULTS', 'USAGE_ERRORS', 'REPORT_METRICS', 'BadArgument', 'as_bad_argument',
-           'parse_list', 'parse_sparsities', 'parse_tasks', 'parse_runs', 'parse_n_eval', 'reported', 'report',
-           'read_ids', 'check_out', 'check_model', 'run_settings', 'experiment_from_args', 'stage_times', 'main', 'cli',
+           'CALIB_TARGETS', 'CRITERIA', 'CAUSAL_CRITERIA', 'SEEDED_STRUCTURED', 'STRUCTURED_CHOICES', 'EVAL_SPLITS',
+           'DEFAULTS', 'USAGE_ERRORS', 'REPORT_METRICS', 'BadArgument', 'as_bad_argument', 'parse_list',
+           'parse_sparsities', 'parse_tasks', 'parse_runs', 'parse_n_eval', 'reported', 'report', 'read_ids',
+           'check_out', 'check_model', 'run_settings', 'experiment_from_args', 'stage_times', 'main', 'cli',
            'structured_cmd']
 
 # %% ../nbs/06_cli.ipynb #0e2133ef
@@ -22,13 +23,17 @@ RUNS = ("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap", "c
 TASK_NAMES = ("arc_challenge", "arc_easy", "strategyqa", "gsm8k")
 DTYPES, SCORE_METHODS, FORMATS = ("auto", "bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid", "lookahead"), ("cloze", "letter", "cot")
 SCORE_METRICS, CALIB_TARGETS = ("logprob", "accuracy", "logit", "ce"), ("answer", "cot")
-CRITERIA = ("cap", "cap_abs", "fluctuation", "magnitude", "random")  # `cap_nb structured`: which units go
+CRITERIA = ("cap", "cap_abs", "fluctuation", "magnitude", "random")  # structured: which units go
+CAUSAL_CRITERIA = ("causal", "causal_iter", "causal_permuted", "causal_layers")  # structured: heads by measured causal effect
+SEEDED_STRUCTURED = ("random", "causal_permuted", "causal_layers")  # structured criteria whose seed draws the units
+STRUCTURED_CHOICES = CRITERIA + tuple(c for c in CAUSAL_CRITERIA if c not in SEEDED_STRUCTURED)  # `cap_nb structured --criterion`
+EVAL_SPLITS, _STEP = ("test", "validation"), 10  # _STEP: causal_iter's query heads per round at most, as `causal_heads` defaults
 DEFAULTS = dict(model=DEFAULT_MODEL, runs=("dense", "magnitude", "wanda", "sparsegpt", "wanda_reasoning", "cap_budget", "cap_scaled", "cap_budget_equal",
                       "cap_scaled_equal") + tuple(f"cap_budget_permuted@{s}" for s in range(5)),
                 sparsities=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), tasks=("arc_easy", "strategyqa", "arc_challenge"), calib_n=16, calib_seed=0,
                 n_eval=None, dtype="auto", orders=None, eval_exclude=None, control_sparsities=None,
                 score_method="hybrid", fmt="cloze", max_new_tokens=None, score_metric="logprob", calib_k=None, calib_targets="answer",
-                ppl_windows=0, lookahead=None, multiple_of=1)
+                ppl_windows=0, lookahead=None, multiple_of=1, eval_split="test")
 
 # %% ../nbs/06_cli.ipynb #e8eb6233
 class BadArgument(ValueError):
@@ -65,18 +70,21 @@ def parse_tasks(s):
     return out
 
 # %% ../nbs/06_cli.ipynb #f0c1d2e4
+def _check_structured_run(r, base, at):
+    "Raise unless `base` (run `r` without '@seed'; `at`: it had one) is 'structured:<criterion>[+bias]', seeded only where the seed draws the units"
+    crit, plus, rest = base[len("structured:"):].partition("+")
+    if crit not in CRITERIA + CAUSAL_CRITERIA or rest != ("bias" if plus else ""):
+        raise ValueError(f"Unknown structured run {r!r}: write 'structured:<criterion>' or 'structured:<criterion>+bias' with a criterion from {', '.join(CRITERIA + CAUSAL_CRITERIA)}")
+    if at and crit not in SEEDED_STRUCTURED:
+        raise ValueError(f"Run {r!r}: of the structured runs only {', '.join('structured:' + c for c in SEEDED_STRUCTURED)} take '@seed'; {base!r} would run exactly as without it")
+
 def parse_runs(s):
     "`--runs`: the comma-separated run names `<run>[@seed]` in `s`, each from `RUNS` or `structured:<criterion>[+bias]`"
     runs = parse_list(s, str, "runs")
     for r in runs:
         base, at, seed = r.partition("@")
         if at and not (seed.isascii() and seed.isdigit()): raise ValueError(f"Bad seed in run {r!r}: write '<run>@<seed>' with a whole number, e.g. 'cap_budget_permuted@3'")
-        if base.startswith("structured:"):   # whole heads and channels removed: structured:<criterion>[+bias]
-            crit, plus, rest = base[len("structured:"):].partition("+")
-            if crit not in CRITERIA or rest != ("bias" if plus else ""):
-                raise ValueError(f"Unknown structured run {r!r}: write 'structured:<criterion>' or 'structured:<criterion>+bias' with a criterion from {', '.join(CRITERIA)}")
-            if at and crit != "random": raise ValueError(f"Run {r!r}: of the structured runs only structured:random uses a seed")
-            continue
+        if base.startswith("structured:"): _check_structured_run(r, base, at); continue   # whole heads and channels removed
         if base not in RUNS: raise ValueError(f"Unknown run {r!r}; known: {', '.join(RUNS)} (the permuted controls take '@seed'), or structured:<criterion>[+bias]")
         if at and not base.endswith("_permuted"): raise ValueError(f"Run {r!r}: only the permuted-score controls (…_permuted@seed) use a seed")
     runs = tuple(f"{b}@{int(sd)}" if at else b for b, at, sd in (r.partition("@") for r in runs))   # '@01' is seed 1
@@ -182,10 +190,13 @@ def _parser():
                                "It says what it will compute before it loads the model.")
     r.add_argument("--model", default=DEFAULTS["model"], help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
     r.add_argument("--runs", "--methods", dest="runs", default=",".join(DEFAULTS["runs"]),
-                   help=f"comma-separated runs from: {', '.join(RUNS)}; permuted controls take @seed")
+                   help=f"comma-separated runs from: {', '.join(RUNS)} (permuted controls take @seed), or structured:<criterion>[+bias] "
+                        f"with a criterion from: {', '.join(CRITERIA + CAUSAL_CRITERIA)} ({', '.join(SEEDED_STRUCTURED)} take @seed)")
     r.add_argument("--sparsities", default=",".join(map(str, DEFAULTS["sparsities"])), help="comma-separated, each in (0, 1)")
     r.add_argument("--tasks", default=",".join(DEFAULTS["tasks"]), help=f"comma-separated tasks from: {', '.join(TASK_NAMES)}")
     r.add_argument("--calib-n", type=int, default=DEFAULTS["calib_n"], help="calibration problems per calibration task")
+    r.add_argument("--eval-split", default=DEFAULTS["eval_split"], choices=EVAL_SPLITS,
+                   help="split the evaluated items come from: test, or validation (ARC only: items no test-split grid has seen)")
     r.add_argument("--n-eval", default=DEFAULTS["n_eval"], help="items per task: 500, or per task: arc_easy=600,gsm8k=100, others whole (default: every test item)")
     r.add_argument("--dtype", default=DEFAULTS["dtype"], choices=DTYPES, help="weights' dtype; auto: bf16 where the hardware runs it natively, else fp32 (log-softmax is always fp32)")
     r.add_argument("--score-method", default=DEFAULTS["score_method"], choices=SCORE_METHODS, help="how causal head scores are computed")
@@ -213,11 +224,14 @@ def _parser():
     st = sub.add_parser("structured", help="cut whole heads and MLP channels out of a model and save the smaller checkpoint", formatter_class=fmt)
     st.add_argument("--model", default=DEFAULT_MODEL, help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
     st.add_argument("--fraction", type=float, required=True, help="share of every decoder layer's linear parameters to remove, in [0, 1); required")
-    st.add_argument("--criterion", default="fluctuation", choices=CRITERIA,
-                    help="which units go: causal scores (cap; cap_abs ranks channels by |score|; both need --scores), FLAP's fluctuation, magnitude or random")
+    st.add_argument("--criterion", default="fluctuation", metavar="{" + ",".join(STRUCTURED_CHOICES) + "}",
+                    help="which units go: heads by their causal effect measured on the calibration problems (causal; causal_iter removes them in "
+                         "rounds, rescoring the rest) with channels by fluctuation; causal scores from --scores (cap; cap_abs ranks channels by |score|); "
+                         "FLAP's fluctuation, magnitude or random")
+    st.add_argument("--step", type=int, help=f"--criterion causal_iter: query heads removed per round at most (default: {_STEP})")
     st.add_argument("--scores", help="--criterion cap or cap_abs: a scores.safetensors with neuron scores, e.g. from `cap_nb run` (default: none)")
-    st.add_argument("--compensate", action="store_true", help="fold the removed inputs' calibration means into biases (FLAP; Llama, Gemma3 heads)")
-    st.add_argument("--calib-n", type=int, default=16, help="fluctuation or --compensate: calibration problems per task (train splits)")
+    st.add_argument("--compensate", action="store_true", help="fold the removed inputs' calibration means into biases (FLAP; Llama, and Qwen2 saved as the Llama model it equals)")
+    st.add_argument("--calib-n", type=int, default=16, help="fluctuation, causal, causal_iter or --compensate: calibration problems per task (train splits)")
     st.add_argument("--calib-seed", type=int, default=0, help="seed of the calibration draw")
     st.add_argument("--multiple-of", type=int, default=None, help="kept MLP channels per layer rounded to a multiple of this (default: 64 on a CUDA device, else 1)")
     st.add_argument("--seed", type=int, default=0, help="--criterion random: its seed")
@@ -281,7 +295,8 @@ def run_settings(a):
                 calib_n=a.calib_n, calib_seed=a.calib_seed, n_eval=parse_n_eval(a.n_eval), dtype=a.dtype, score_method=a.score_method,
                 fmt=a.fmt, max_new_tokens=a.max_new_tokens, orders=a.orders, eval_exclude=a.eval_exclude and read_ids(a.eval_exclude),
                 control_sparsities=a.control_sparsities and parse_sparsities(a.control_sparsities, "control-sparsities"),
-                score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows, lookahead=a.lookahead, multiple_of=a.multiple_of))
+                score_metric=a.score_metric, calib_k=a.calib_k, calib_targets=a.calib_targets, ppl_windows=a.ppl_windows, lookahead=a.lookahead, multiple_of=a.multiple_of,
+                eval_split=a.eval_split))
 
 def experiment_from_args(a):
     "The `Experiment` described by parsed `run`/`demo` arguments: each option checked (`run_settings`), then the whole grid"
@@ -338,39 +353,71 @@ def cli(argv=None):
 # %% ../nbs/06_cli.ipynb #d4013e6e
 _DTYPE_NAMES = {"torch.bfloat16": "bf16", "torch.float32": "fp32", "torch.float16": "fp16"}
 
+def _check_criterion(a):
+    "Raise unless `a.criterion` is one `cap_nb structured` offers and its options go with it"
+    if a.criterion in CAUSAL_CRITERIA and a.criterion not in STRUCTURED_CHOICES:
+        raise ValueError(f"--criterion {a.criterion} is a control of the comparison grid (`cap_nb run --runs structured:{a.criterion}@SEED`), "
+                         "not a way to choose what to cut: use causal or causal_iter")
+    if a.criterion not in STRUCTURED_CHOICES: raise ValueError(f"Unknown --criterion {a.criterion!r}; choose from: {', '.join(STRUCTURED_CHOICES)}")
+    if a.criterion.startswith("cap") != (a.scores is not None): raise ValueError("--criterion cap/cap_abs needs --scores, and --scores goes with them only")
+    if a.step is not None and a.criterion != "causal_iter": raise ValueError(f"--step sets the rounds of --criterion causal_iter; --criterion {a.criterion} has none")
+    _at_least(a.step, 1, "--step")
+
 def _check_structured(a):
     "Raise on a bad `cap_nb structured` request, before anything is loaded"
-    check_out(a.out); check_model(a.model)
+    check_out(a.out); check_model(a.model); _check_criterion(a)
     if (Path(a.out) / "cap_structured.json").exists(): raise ValueError(f"{a.out} already holds a checkpoint; choose another --out")
     from cap_nb.prune import check_replaceable
     check_replaceable(a.out)   # a folder of other files is refused; one a stopped save left half-written may be replaced
     if not 0 <= a.fraction < 1: raise ValueError(f"--fraction must be in [0, 1), got {a.fraction}")
-    if a.criterion.startswith("cap") != (a.scores is not None): raise ValueError("--criterion cap/cap_abs needs --scores, and --scores goes with them only")
     if a.scores is not None and not Path(a.scores).is_file(): raise FileNotFoundError(f"--scores: no file {a.scores}")
     if a.calib_n < 1: raise ValueError(f"--calib-n must be a positive integer, got {a.calib_n}")
     if a.multiple_of is not None and a.multiple_of < 1: raise ValueError(f"--multiple-of must be a positive integer, got {a.multiple_of}")
 
 # %% ../nbs/06_cli.ipynb #bc55feee
+def _load_for_cut(a):
+    "(model, tokenizer, dtype name, `HeadScores` or None) for `cap_nb structured`; with --compensate a Qwen2 model as the Llama model it equals"
+    from cap_nb.models import checkpoint_for, load_model, precision_note, as_dtype, dtype_name, default_device
+    from cap_nb.causal_scores import HeadScores
+    from cap_nb.structured import cut_copy
+    hs, ckpt = a.scores and HeadScores.load(a.scores), checkpoint_for(a.model)
+    want, dev = a.dtype or (hs and _DTYPE_NAMES.get(hs.settings.get("dtype"))) or "auto", default_device()
+    print(f"cap_nb structured: {precision_note(want, dev) if want == 'auto' or a.dtype else f'precision: {want} (the scores were computed in it)'}", file=sys.stderr)
+    model, tok = load_model(ckpt, dtype=(dtype := dtype_name(as_dtype(want, dev))))
+    if hs: HeadScores.load(a.scores, model)  # raises unless the scores belong to exactly these weights
+    if a.compensate and model.config.model_type == "qwen2": model = cut_copy(model, True)   # its config has room for the o_proj biases
+    return model, tok, dtype, hs
+
+def _causal_cut(model, tok, a, calib, batches): # parsed `structured` arguments; the calibration set and its (input_ids, attention_mask) batches
+    "Remove from `model` in place heads by `causal_heads` on `calib` and channels by fluctuation on `batches` (`causal_copy`'s cut); its summary"
+    from cap_nb.causal_structured import causal_heads, remove_plan
+    from cap_nb.structured import input_moments, fluctuation_scores, default_multiple_of, _check_bias_field
+    if a.compensate:
+        with as_bad_argument(): _check_bias_field(model, "o"); _check_bias_field(model, "down")   # before the scoring, not after
+    print(f"scoring the heads on {len(calib)} calibration problems: first order for every head, removal measured for those near the cut "
+          "(minutes on a CPU for a small model)", file=sys.stderr)
+    heads, rec = causal_heads(model, tok, calib, a.fraction, a.criterion, step=a.step or _STEP)
+    mom = input_moments(model, batches)   # of the dense model, as the scores
+    s = remove_plan(model, heads, fluctuation_scores(model, moments=mom)[1], a.fraction,
+                    default_multiple_of(model) if a.multiple_of is None else a.multiple_of, mom if a.compensate else None)
+    return dict(criterion=a.criterion, **s, **rec, **({"step": a.step or _STEP} if a.criterion == "causal_iter" else {}))
+
+# %% ../nbs/06_cli.ipynb #c7a1e5d2
 def structured_cmd(a):
     "`cap_nb structured`: check, load, cut, then save the checkpoint and `cap_structured.json`; returns that record"
     with as_bad_argument(): _check_structured(a)
-    from cap_nb.models import checkpoint_for, load_model
-    from cap_nb.causal_scores import HeadScores, calibration_set
+    from cap_nb.causal_scores import calibration_set
     from cap_nb.prune import calib_batches
     from cap_nb.structured import structured_prune, save_structured
     from cap_nb.experiment import environment
-    hs, ckpt = a.scores and HeadScores.load(a.scores), checkpoint_for(a.model)
-    from cap_nb.models import precision_note, as_dtype, dtype_name
-    from cap_nb.models import default_device
-    want, dev = a.dtype or (hs and _DTYPE_NAMES.get(hs.settings.get("dtype"))) or "auto", default_device()
-    print(f"cap_nb structured: {precision_note(want, dev) if want == 'auto' or a.dtype else f'precision: {want} (the scores were computed in it)'}", file=sys.stderr)
-    dtype = dtype_name(as_dtype(want, dev))
-    model, tok = load_model(ckpt, dtype=dtype)
-    if hs: HeadScores.load(a.scores, model)  # raises unless the scores belong to exactly these weights
-    calib = calibration_set(n=a.calib_n, seed=a.calib_seed) if a.criterion == "fluctuation" or a.compensate else None
-    batches = None if calib is None else calib_batches(list(zip(calib.context, calib.target)), tok, batch_size=8, max_len=256)
-    s = structured_prune(model, a.fraction, a.criterion, scores=hs or None, batches=batches, seed=a.seed, compensate=a.compensate, multiple_of=a.multiple_of)
+    model, tok, dtype, hs = _load_for_cut(a)
+    causal = a.criterion in CAUSAL_CRITERIA
+    calib = calibration_set(n=a.calib_n, seed=a.calib_seed) if causal or a.criterion == "fluctuation" or a.compensate else None
+    batches = None if calib is None else calib_batches(list(zip(calib.context, calib.target)), tok, batch_size=8, max_len=256, device=model.device)
+    s = (_causal_cut(model, tok, a, calib, batches) if causal else
+         structured_prune(model, a.fraction, a.criterion, scores=hs or None, batches=batches, seed=a.seed, compensate=a.compensate, multiple_of=a.multiple_of))
     rec = dict(model=a.model, dtype=dtype, scores=a.scores, calib_n=a.calib_n, calib_seed=a.calib_seed, seed=a.seed, **s, environment=environment())
     save_structured(model, tok, a.out, record=rec)   # weights, tokenizer and record: all or nothing
     print(f"removed {s['removed']:.1%} of the decoder's linear parameters ({s['params_before']:,} -> {s['params_after']:,}); checkpoint in {a.out}")
+    if causal: print(f"heads scored in {s['round_scoring_s'] + s.get('scoring_s', 0):.1f} s, {s['round_exact_heads'] + s.get('exact_heads', 0)} of them measured exactly")
     return rec
