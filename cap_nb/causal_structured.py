@@ -180,18 +180,18 @@ def scoring_batches(model, tok, calib, batch_size=8): # calib: from `calibration
                               needs_bos(model, tok))
 
 # %% ../nbs/08a_causal_structured.ipynb #0c52764f
-def first_order_given(model, batches, calib, removed): # batches: `scoring_batches`; removed: bool [L, H] (`removal_mask`)
+def first_order_given(model, batches, calib, removed, progress=False): # batches: `scoring_batches`; removed: bool [L, H] (`removal_mask`)
     "First-order head scores [L, H] with the heads `removed` masked; NaN on removed heads"
-    with mask_heads(model, removed): drops = ScoringWork().first_order(model, batches, calib, "logprob", "zero", None)[1]
+    with mask_heads(model, removed): drops = ScoringWork().first_order(model, batches, calib, "logprob", "zero", None, progress)[1]
     return task_weighted(drops, calib.task)[0].masked_fill(removed, float("nan"))
 
 def exact_given(model, batches, calib, removed, select, # bool [L, H]: the heads to measure
-                method="fast", max_rows=64): # 'fast' or 'exact', as in `head_scores`
+                method="fast", max_rows=64, progress=False): # 'fast' or 'exact', as in `head_scores`
     "Exact head scores [L, H] of the `select`ed heads (NaN elsewhere), each masked on top of the heads `removed`"
     L, H = select.shape
     units = [[("head", l, h) for h in range(H) if select[l, h]] for l in range(L)]
     with mask_heads(model, removed):
-        dense, masked = ScoringWork().masked_metrics(model, batches, calib, units, method, "logprob", "zero", None, max_rows, None, False)
+        dense, masked = ScoringWork().masked_metrics(model, batches, calib, units, method, "logprob", "zero", None, max_rows, None, progress)
     drops = torch.full((L, H, len(calib)), float("nan"))
     for l, r in masked.items(): drops[l, [u[2] for u in units[l]]] = dense - r
     return task_weighted(drops, calib.task)[0]
@@ -224,17 +224,17 @@ def _check_verify(margin, method):
 def verified_scores(model, tok, calib, removed=None, # heads already removed (dict or bool [L, H]): masked throughout
                     cut=1, # int n: the n lowest heads; or a function scores [L, H] -> bool [L, H]
                     margin=2, # unmeasured heads next to the cut measured with it in each pass
-                    method="fast", batch_size=8):
+                    method="fast", batch_size=8, progress=False): # progress: bars of the scoring passes
     "`VerifiedScores` of the heads left: first order with `removed` masked, exact for every head `cut` takes and its neighbours"
     _check_verify(margin, method); check_unmasked(model, "verified_scores")
     if not callable(cut) and (cut := as_integer(cut, "cut")) < 0: raise ValueError(f"cut must be a count >= 0 or a function, got {cut}")
     rm, cut = removal_mask(model, removed), cut if callable(cut) else lowest(cut)
     b, t0 = scoring_batches(model, tok, calib, batch_size), time.perf_counter()
-    fo = first_order_given(model, b, calib, rm); t1 = time.perf_counter()
+    fo = first_order_given(model, b, calib, rm, progress); t1 = time.perf_counter()
     s, ver = fo.clone(), torch.zeros_like(rm)
     while (todo := cut(s) & ~ver).any():
         new = todo | lowest(margin)(s.masked_fill(ver | todo, float("nan")))
-        s, ver = torch.where(new, exact_given(model, b, calib, rm, new, method), s), ver | new
+        s, ver = torch.where(new, exact_given(model, b, calib, rm, new, method, progress=progress), s), ver | new
     return VerifiedScores(s, fo, ver, cut(s), dict(first_order=t1 - t0, exact=time.perf_counter() - t1))
 
 # %% ../nbs/08a_causal_structured.ipynb #9f74f6eb
@@ -257,13 +257,14 @@ def removal_rounds(model, tok, calib, n_remove=None, # query heads to remove in 
                    rounds=1, # rescoring rounds; 1 = one-shot
                    params=None, # ... or the parameters the heads may take in all
                    min_heads=1, margin=2, method="fast", batch_size=8, # as in `global_heads` and `verified_scores`
-                   clip=False): # True: scores below zero count as zero when the cut is chosen
+                   clip=False, # True: scores below zero count as zero when the cut is chosen
+                   progress=False): # bars of each round's scoring passes
     "Yield (removed heads bool [L, H], the round's `VerifiedScores`) after each round; survivors rescored with the removed heads masked"
     _check_rounds(model, calib, n_remove, params, rounds, min_heads, margin, method)
     if not isinstance(clip, bool): raise TypeError(f"clip must be True or False, not {clip!r}")
     rm = removal_mask(model)
     for r in range(1, rounds + 1):
-        vs = verified_scores(model, tok, calib, rm, _round_cut(model, rm, r / rounds, n_remove, params, min_heads, clip), margin, method, batch_size)
+        vs = verified_scores(model, tok, calib, rm, _round_cut(model, rm, r / rounds, n_remove, params, min_heads, clip), margin, method, batch_size, progress)
         rm = rm | vs.cut
         yield rm, vs
 
@@ -335,7 +336,8 @@ def _round_meta(model, calib, fraction, margin, min_heads):
 
 def dense_round(model, tok, calib, fraction, # share of the decoder linear parameters; the heads take this share of the attention's
                 margin=3, min_heads=1, batch_size=8, # as in `removal_rounds`
-                store=None): # a folder: the round is read from it if there, else written to it
+                store=None, # a folder: the round is read from it if there, else written to it
+                progress=False): # bars of the scoring passes
     "`VerifiedScores` of one verified, clipped round on `model` with nothing removed: heads worth `fraction` of the attention parameters"
     meta = _round_meta(model, calib, fraction, margin, min_heads)
     f = None if store is None else Path(store) / f"round_{round(float(fraction) * 1000):04d}.safetensors"
@@ -346,31 +348,31 @@ def dense_round(model, tok, calib, fraction, # share of the decoder linear param
             t = {k: r.get_tensor(k) for k in r.keys()}
         return VerifiedScores(t["scores"], t["first_order"], t["verified"], t["cut"], json.loads(old["seconds"]))
     _, vs = next(removal_rounds(model, tok, calib, params=fraction * attention_params(attention_layout(model)), min_heads=min_heads,
-                                margin=margin, batch_size=batch_size, clip=True))
+                                margin=margin, batch_size=batch_size, clip=True, progress=progress))
     if f is not None:
         t = dict(scores=vs.scores, first_order=vs.first_order, verified=vs.verified, cut=vs.cut)
         write_atomic(f, lambda p: save_file({k: v.contiguous() for k, v in t.items()}, p, metadata={**meta, "seconds": json.dumps(vs.seconds)}))
     return vs
 
 # %% ../nbs/08a_causal_structured.ipynb #f2d72f1c
-def _iter_heads(model, tok, calib, fraction, n, step, margin, min_heads, batch_size):
+def _iter_heads(model, tok, calib, fraction, n, step, margin, min_heads, batch_size, progress=False):
     "(heads, record): the budget of `fraction` removed in rounds of at most `step` query heads (`n`: the one-shot cut's count)"
     rounds, gone = max(1, math.ceil(n / step)), []
     for rm, vs in removal_rounds(model, tok, calib, params=fraction * attention_params(attention_layout(model)), rounds=rounds,
-                                 min_heads=min_heads, margin=margin, batch_size=batch_size, clip=True): gone.append(vs)
+                                 min_heads=min_heads, margin=margin, batch_size=batch_size, clip=True, progress=progress): gone.append(vs)
     return rm, dict(rounds=rounds, exact_heads=sum(int(v.verified.sum()) for v in gone), scoring_s=sum(sum(v.seconds.values()) for v in gone))
 
 def causal_heads(model, tok, calib, fraction, # share of the decoder linear parameters (the heads take this share of the attention's)
                  criterion="causal", # one of `CAUSAL_CRITERIA`
                  seed=0, # 'causal_permuted', 'causal_layers'
                  step=10, # 'causal_iter': query heads per round at most
-                 margin=3, min_heads=1, batch_size=8, store=None): # as in `dense_round`
+                 margin=3, min_heads=1, batch_size=8, store=None, progress=False): # as in `dense_round`
     "(bool [L, max heads] heads to remove, a record of the scoring) for the causal structured `criterion`"
     if criterion not in CAUSAL_CRITERIA: raise ValueError(f"Unknown criterion {criterion!r}; choose from {CAUSAL_CRITERIA}")
     if (step := as_integer(step, "step")) < 1: raise ValueError(f"step must be >= 1, got {step}")
-    vs = dense_round(model, tok, calib, fraction, margin, min_heads, batch_size, store)
+    vs = dense_round(model, tok, calib, fraction, margin, min_heads, batch_size, store, progress)
     rec = dict(round_exact_heads=int(vs.verified.sum()), round_scoring_s=sum(vs.seconds.values()))
-    if criterion == "causal_iter": rm, more = _iter_heads(model, tok, calib, fraction, int(vs.cut.sum()), step, margin, min_heads, batch_size); rec.update(more)
+    if criterion == "causal_iter": rm, more = _iter_heads(model, tok, calib, fraction, int(vs.cut.sum()), step, margin, min_heads, batch_size, progress); rec.update(more)
     elif criterion == "causal_permuted": rm = permuted_heads(model, vs.scores, seed, fraction * attention_params(attention_layout(model)), min_heads)
     elif criterion == "causal_layers": rm = layer_pattern_heads(model, vs.cut, seed)
     else: rm = vs.cut

@@ -396,7 +396,7 @@ def _causal_cut(model, tok, a, calib, batches): # parsed `structured` arguments;
         with as_bad_argument(): _check_bias_field(model, "o"); _check_bias_field(model, "down")   # before the scoring, not after
     print(f"scoring the heads on {len(calib)} calibration problems: first order for every head, removal measured for those near the cut "
           "(minutes on a CPU for a small model)", file=sys.stderr)
-    heads, rec = causal_heads(model, tok, calib, a.fraction, a.criterion, step=a.step or _STEP)
+    heads, rec = causal_heads(model, tok, calib, a.fraction, a.criterion, step=a.step or _STEP, progress=True)
     mom = input_moments(model, batches)   # of the dense model, as the scores
     s = remove_plan(model, heads, fluctuation_scores(model, moments=mom)[1], a.fraction,
                     default_multiple_of(model) if a.multiple_of is None else a.multiple_of, mom if a.compensate else None)
