@@ -254,7 +254,7 @@ def _calibration_tasks(tasks, n, seed, targets):
     return tuple(calibration_set(tasks, n, seed, targets=targets).task)
 
 @functools.lru_cache(maxsize=16)
-def _test_ids(task, split="test"): return frozenset(load_task(task, split)["id"])
+def _split_ids(task, split="test"): return frozenset(load_task(task, split)["id"])
 
 @functools.lru_cache(maxsize=16)
 def _generic_windows(n): return len(generic_calibration(n))
@@ -263,7 +263,7 @@ def _check_data(exp, ns):
     "Part of `check_experiment`: draw the test items, calibration problems and subsets, and generic text as the grid will, so that a size the data cannot give fails now, not after the head scores"
     for t, n in ns.items():
         if n is not None: load_task(t, exp.eval_split, n, exp.eval_seed, exclude=exp.eval_exclude)
-    ids = [_test_ids(t, exp.eval_split) for t in exp.tasks]   # a task without the split fails here
+    ids = [_split_ids(t, exp.eval_split) for t in exp.tasks]   # a task without the split fails here
     if exp.eval_exclude and not set(exp.eval_exclude) & set().union(*ids):
         raise ValueError(f"eval_exclude names none of the {exp.eval_split} items of {list(exp.tasks)} (e.g. {exp.eval_exclude[0]!r}): it would do nothing")
     try: calib = _calibration_tasks(exp.calib_tasks, exp.calib_n, exp.calib_seed, exp.calib_targets)
@@ -307,7 +307,7 @@ def config_key(exp):
 def grid_size(exp):
     "(cells, test items per task, item evaluations) of the grid `exp`: what `run_grid` computes"
     ns = exp.n_eval if isinstance(exp.n_eval, dict) else dict.fromkeys(exp.tasks, exp.n_eval)
-    items = {t: ns.get(t) or len(_test_ids(t, exp.eval_split) - set(exp.eval_exclude or ())) for t in exp.tasks}
+    items = {t: ns.get(t) or len(_split_ids(t, exp.eval_split) - set(exp.eval_exclude or ())) for t in exp.tasks}
     cells = grid_cells(exp)
     return cells, items, len(cells) * sum(items.values())
 
