@@ -76,7 +76,8 @@ def _read_gguf(path):
     "(model, tokenizer) dequantized from the GGUF file `path`, with one clear error for a damaged file"
     _check_gguf(path)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+        with torch.device("cpu"):   # real weights even when asked for inside a meta-device block (a plan built without weights)
+            model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
         tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     except Exception as e:
         raise ValueError(f"Cannot read the GGUF file {path} (truncated or damaged?): {type(e).__name__}: {(str(e) or '?').splitlines()[0]}") from e
