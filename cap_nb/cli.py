@@ -11,7 +11,7 @@ __all__ = ['DEFAULT_MODEL', 'MODELS', 'RUNS', 'TASK_NAMES', 'DTYPES', 'SCORE_MET
            'structured_cmd']
 
 # %% ../nbs/06_cli.ipynb #0e2133ef
-import argparse, json, os, sys, time
+import argparse, json, os, re, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,8 +50,8 @@ def as_bad_argument():
 
 # %% ../nbs/06_cli.ipynb #6e27e5d0
 def parse_list(s, cast=str, what="list"):
-    "Comma-separated `s` as a tuple of `cast` values, none twice, with a clear error naming the option `--{what}`"
-    try: out = tuple(cast(x.strip()) for x in s.split(",") if x.strip())
+    "Comma-separated `s` as a tuple of `cast` values, none twice, with a clear error naming the option `--{what}`; commas inside '[...]' stay"
+    try: out = tuple(cast(x.strip()) for x in re.split(r",(?![^\[]*\])", s) if x.strip())
     except ValueError: raise ValueError(f"Malformed --{what} {s!r}: expected comma-separated values like 0.1,0.2,0.5") from None
     if not out: raise ValueError(f"Empty --{what} {s!r}")
     if twice := sorted({x for x in out if out.count(x) > 1}, key=str): raise ValueError(f"--{what} {s!r} names {twice} twice")
@@ -190,7 +190,7 @@ def _parser():
                                "It says what it will compute before it loads the model.")
     r.add_argument("--model", default=DEFAULTS["model"], help=f"short name ({', '.join(MODELS)}), .gguf file, checkpoint folder or hub id")
     r.add_argument("--runs", "--methods", dest="runs", default=",".join(DEFAULTS["runs"]),
-                   help=f"comma-separated runs from: {', '.join(RUNS)} (permuted controls take @seed), or structured:<criterion>[+bias] "
+                   help=f"comma-separated runs from: {', '.join(RUNS)} (permuted controls take @seed; CAP runs take prune options, e.g. cap_budget[mlp=coarse]), or structured:<criterion>[+bias] "
                         f"with a criterion from: {', '.join(CRITERIA + CAUSAL_CRITERIA)} ({', '.join(SEEDED_STRUCTURED)} take @seed)")
     r.add_argument("--sparsities", default=",".join(map(str, DEFAULTS["sparsities"])), help="comma-separated, each in (0, 1)")
     r.add_argument("--tasks", default=",".join(DEFAULTS["tasks"]), help=f"comma-separated tasks from: {', '.join(TASK_NAMES)}")
