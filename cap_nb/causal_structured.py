@@ -311,7 +311,7 @@ def causal_prune(model, tok, calib, fraction, # share of the decoder linear para
     return dict(criterion="causal", rounds=rounds, clip=clip, **remove_plan(model, rm, channel_scores, fraction, multiple_of, moments))
 
 # %% ../nbs/08a_causal_structured.ipynb #e9ba899f
-CAUSAL_CRITERIA = ("causal", "causal_iter", "causal_permuted", "causal_layers")
+CAUSAL_CRITERIA = ("causal", "causal_iter", "causal_permuted", "causal_layers", "causal_alloc")
 
 def permuted_heads(model, scores, # [L, max heads], higher = keep: e.g. `VerifiedScores.scores`
                    seed, params, min_heads=1): # the permutation's seed; the parameter budget and floor of `global_heads`
@@ -320,13 +320,17 @@ def permuted_heads(model, scores, # [L, max heads], higher = keep: e.g. `Verifie
     s[ex] = scores[ex][torch.randperm(int(ex.sum()), generator=torch.Generator().manual_seed(as_integer(seed, "seed")))]
     return global_heads(model, s.clamp(min=0), params=params, min_heads=min_heads)
 
-def layer_pattern_heads(model, cut, seed): # cut: heads removed (dict or bool [L, H])
-    "Bool [L, max heads]: in each layer as many query and KV heads as `cut` removes there, the heads drawn at random"
+def layer_pattern_heads(model, cut, # heads removed (dict or bool [L, H])
+                        seed=0, # draws the heads inside each layer, unless `scores` choose them
+                        scores=None): # [L, max heads], higher = keep: e.g. FLAP's fluctuation
+    "Bool [L, max heads]: in each layer as many query and KV heads as `cut` removes there, the lowest `scores` or drawn at random"
     lay, cut = attention_layout(model), removal_mask(model, cut)
+    if scores is not None: _check_head_scores(lay, scores, torch.zeros_like(cut))
     g, out = torch.Generator().manual_seed(as_integer(seed, "seed")), torch.zeros_like(cut)
     for lo in lay:
         q, kv = kept_heads(lo, cut[lo.index, :lo.n_heads])
-        out[lo.index, choose_heads(lo, torch.rand(lo.n_heads, generator=g), len(kv), len(q) // len(kv))] = True
+        s = torch.rand(lo.n_heads, generator=g) if scores is None else scores[lo.index, :lo.n_heads]
+        out[lo.index, choose_heads(lo, s, len(kv), len(q) // len(kv))] = True
     return out
 
 # %% ../nbs/08a_causal_structured.ipynb #99817edc
@@ -366,15 +370,20 @@ def causal_heads(model, tok, calib, fraction, # share of the decoder linear para
                  criterion="causal", # one of `CAUSAL_CRITERIA`
                  seed=0, # 'causal_permuted', 'causal_layers'
                  step=10, # 'causal_iter': query heads per round at most
+                 within=None, # 'causal_alloc': [L, max heads], higher = keep: the scores that pick the heads inside each layer
                  margin=3, min_heads=1, batch_size=8, store=None, progress=False): # as in `dense_round`
     "(bool [L, max heads] heads to remove, a record of the scoring) for the causal structured `criterion`"
     if criterion not in CAUSAL_CRITERIA: raise ValueError(f"Unknown criterion {criterion!r}; choose from {CAUSAL_CRITERIA}")
     if (step := as_integer(step, "step")) < 1: raise ValueError(f"step must be >= 1, got {step}")
+    if (criterion == "causal_alloc") != (within is not None):
+        raise ValueError("within goes with criterion 'causal_alloc' only, and 'causal_alloc' needs it: the scores that pick the heads inside each layer")
+    if within is not None: _check_head_scores(attention_layout(model), within, torch.zeros_like(head_exists(attention_layout(model))))
     vs = dense_round(model, tok, calib, fraction, margin, min_heads, batch_size, store, progress)
     rec = dict(round_exact_heads=int(vs.verified.sum()), round_scoring_s=sum(vs.seconds.values()))
     if criterion == "causal_iter": rm, more = _iter_heads(model, tok, calib, fraction, int(vs.cut.sum()), step, margin, min_heads, batch_size, progress); rec.update(more)
     elif criterion == "causal_permuted": rm = permuted_heads(model, vs.scores, seed, fraction * attention_params(attention_layout(model)), min_heads)
     elif criterion == "causal_layers": rm = layer_pattern_heads(model, vs.cut, seed)
+    elif criterion == "causal_alloc": rm = layer_pattern_heads(model, vs.cut, scores=within)
     else: rm = vs.cut
     return rm, rec
 
@@ -384,7 +393,7 @@ def causal_copy(model, tok, calib, fraction, criterion="causal", # as in `causal
                 compensate=False, multiple_of=1, **kw): # kw: as in `causal_heads` (seed, step, margin, store, ...)
     "(a cut copy of `model` (`structured.cut_copy`), its summary): heads by the causal `criterion`, channels by fluctuation; `model` is left as it was"
     if batches is None: raise ValueError("causal_copy needs calibration batches: the MLP channels are chosen by their fluctuation on them")
-    heads, rec = causal_heads(model, tok, calib, fraction, criterion, **kw)
-    small = cut_copy(model, compensate); mom = input_moments(small, batches)
-    s = remove_plan(small, heads, fluctuation_scores(small, moments=mom)[1], fraction, multiple_of, mom if compensate else None)
+    small = cut_copy(model, compensate); mom = input_moments(small, batches); heads_f, channels_f = fluctuation_scores(small, moments=mom)
+    heads, rec = causal_heads(model, tok, calib, fraction, criterion, within=heads_f if criterion == "causal_alloc" else None, **kw)
+    s = remove_plan(small, heads, channels_f, fraction, multiple_of, mom if compensate else None)
     return small, dict(criterion=criterion, **s, **rec)

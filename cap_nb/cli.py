@@ -24,7 +24,7 @@ TASK_NAMES = ("arc_challenge", "arc_easy", "strategyqa", "gsm8k")
 DTYPES, SCORE_METHODS, FORMATS = ("auto", "bf16", "fp32", "fp16"), ("exact", "fast", "first_order", "hybrid", "lookahead"), ("cloze", "letter", "cot")
 SCORE_METRICS, CALIB_TARGETS = ("logprob", "accuracy", "logit", "ce"), ("answer", "cot")
 CRITERIA = ("cap", "cap_abs", "fluctuation", "magnitude", "random")  # structured: which units go
-CAUSAL_CRITERIA = ("causal", "causal_iter", "causal_permuted", "causal_layers")  # structured: heads by measured causal effect
+CAUSAL_CRITERIA = ("causal", "causal_iter", "causal_permuted", "causal_layers", "causal_alloc")  # structured: heads by measured causal effect
 SEEDED_STRUCTURED = ("random", "causal_permuted", "causal_layers")  # structured criteria whose seed draws the units
 STRUCTURED_CHOICES = CRITERIA + tuple(c for c in CAUSAL_CRITERIA if c not in SEEDED_STRUCTURED)  # `cap_nb structured --criterion`
 EVAL_SPLITS, _STEP = ("test", "validation"), 10  # _STEP: causal_iter's query heads per round at most, as `causal_heads` defaults
@@ -226,12 +226,13 @@ def _parser():
     st.add_argument("--fraction", type=float, required=True, help="share of every decoder layer's linear parameters to remove, in [0, 1); required")
     st.add_argument("--criterion", default="fluctuation", metavar="{" + ",".join(STRUCTURED_CHOICES) + "}",
                     help="which units go: heads by their causal effect measured on the calibration problems (causal; causal_iter removes them in "
-                         "rounds, rescoring the rest) with channels by fluctuation; causal scores from --scores (cap; cap_abs ranks channels by |score|); "
+                         "rounds, rescoring the rest; causal_alloc takes the causal cut's number of heads per layer and picks them by fluctuation) "
+                         "with channels by fluctuation; causal scores from --scores (cap; cap_abs ranks channels by |score|); "
                          "FLAP's fluctuation, magnitude or random")
     st.add_argument("--step", type=int, help=f"--criterion causal_iter: query heads removed per round at most (default: {_STEP})")
     st.add_argument("--scores", help="--criterion cap or cap_abs: a scores.safetensors with neuron scores, e.g. from `cap_nb run` (default: none)")
     st.add_argument("--compensate", action="store_true", help="fold the removed inputs' calibration means into biases (FLAP; Llama, and Qwen2 saved as the Llama model it equals)")
-    st.add_argument("--calib-n", type=int, default=16, help="fluctuation, causal, causal_iter or --compensate: calibration problems per task (train splits)")
+    st.add_argument("--calib-n", type=int, default=16, help="fluctuation, the causal criteria or --compensate: calibration problems per task (train splits)")
     st.add_argument("--calib-seed", type=int, default=0, help="seed of the calibration draw")
     st.add_argument("--multiple-of", type=int, default=None, help="kept MLP channels per layer rounded to a multiple of this (default: 64 on a CUDA device, else 1)")
     st.add_argument("--seed", type=int, default=0, help="--criterion random: its seed")
@@ -357,7 +358,7 @@ def _check_criterion(a):
     "Raise unless `a.criterion` is one `cap_nb structured` offers and its options go with it"
     if a.criterion in CAUSAL_CRITERIA and a.criterion not in STRUCTURED_CHOICES:
         raise ValueError(f"--criterion {a.criterion} is a control of the comparison grid (`cap_nb run --runs structured:{a.criterion}@SEED`), "
-                         "not a way to choose what to cut: use causal or causal_iter")
+                         "not a way to choose what to cut: use causal, causal_iter or causal_alloc")
     if a.criterion not in STRUCTURED_CHOICES: raise ValueError(f"Unknown --criterion {a.criterion!r}; choose from: {', '.join(STRUCTURED_CHOICES)}")
     if a.criterion.startswith("cap") != (a.scores is not None): raise ValueError("--criterion cap/cap_abs needs --scores, and --scores goes with them only")
     if a.step is not None and a.criterion != "causal_iter": raise ValueError(f"--step sets the rounds of --criterion causal_iter; --criterion {a.criterion} has none")
@@ -396,9 +397,9 @@ def _causal_cut(model, tok, a, calib, batches): # parsed `structured` arguments;
         with as_bad_argument(): _check_bias_field(model, "o"); _check_bias_field(model, "down")   # before the scoring, not after
     print(f"scoring the heads on {len(calib)} calibration problems: first order for every head, removal measured for those near the cut "
           "(minutes on a CPU for a small model)", file=sys.stderr)
-    heads, rec = causal_heads(model, tok, calib, a.fraction, a.criterion, step=a.step or _STEP, progress=True)
-    mom = input_moments(model, batches)   # of the dense model, as the scores
-    s = remove_plan(model, heads, fluctuation_scores(model, moments=mom)[1], a.fraction,
+    mom = input_moments(model, batches); heads_f, channels_f = fluctuation_scores(model, moments=mom)   # of the dense model, as the scores
+    heads, rec = causal_heads(model, tok, calib, a.fraction, a.criterion, step=a.step or _STEP, within=heads_f if a.criterion == "causal_alloc" else None, progress=True)
+    s = remove_plan(model, heads, channels_f, a.fraction,
                     default_multiple_of(model) if a.multiple_of is None else a.multiple_of, mom if a.compensate else None)
     return dict(criterion=a.criterion, **s, **rec, **({"step": a.step or _STEP} if a.criterion == "causal_iter" else {}))
 
