@@ -7,7 +7,7 @@ __all__ = ['ALLOCATIONS', 'CAUSAL_CRITERIA', 'removal_mask', 'cut_options', 'che
            'global_heads', 'removed_params', 'channel_counts', 'attention_params', 'fill_channels', 'causal_plan',
            'scoring_batches', 'first_order_given', 'exact_given', 'lowest', 'VerifiedScores', 'verified_scores',
            'removal_rounds', 'iterative_heads', 'fidelity', 'remove_plan', 'causal_prune', 'permuted_heads',
-           'layer_pattern_heads', 'dense_round', 'causal_heads', 'causal_copy']
+           'layer_pattern_heads', 'dense_round', 'causal_heads', 'causal_cut', 'causal_copy']
 
 # %% ../nbs/08a_causal_structured.ipynb #c80e0ae7
 import itertools, json, math, time
@@ -388,12 +388,21 @@ def causal_heads(model, tok, calib, fraction, # share of the decoder linear para
     return rm, rec
 
 # %% ../nbs/08a_causal_structured.ipynb #037727b3
-def causal_copy(model, tok, calib, fraction, criterion="causal", # as in `causal_heads`
-                batches=None, # calibration (input_ids, attention_mask) batches: the channels' fluctuation and the compensation's means
-                compensate=False, multiple_of=1, **kw): # kw: as in `causal_heads` (seed, step, margin, store, ...)
-    "(a cut copy of `model` (`structured.cut_copy`), its summary): heads by the causal `criterion`, channels by fluctuation; `model` is left as it was"
-    if batches is None: raise ValueError("causal_copy needs calibration batches: the MLP channels are chosen by their fluctuation on them")
-    small = cut_copy(model, compensate); mom = input_moments(small, batches); heads_f, channels_f = fluctuation_scores(small, moments=mom)
+def _check_batches(batches):
+    if batches is None: raise ValueError("a causal cut needs calibration batches: the MLP channels are chosen by their fluctuation on them")
+
+def causal_cut(model, tok, calib, fraction, criterion="causal", # as in `causal_heads`
+               batches=None, # calibration (input_ids, attention_mask) batches: the channels' fluctuation and the compensation's means
+               compensate=False, multiple_of=1, # as in `remove_plan`
+               into=None, # the model to cut, equal to `model` (a `cut_copy` of it); None: `model` itself, in place
+               **kw): # as in `causal_heads` (seed, step, margin, store, progress, ...)
+    "Cut `into` in place (heads by the causal `criterion` measured on `model`, channels by fluctuation); the cut's summary"
+    _check_batches(batches); into = model if into is None else into
+    mom = input_moments(into, batches); heads_f, channels_f = fluctuation_scores(into, moments=mom)
     heads, rec = causal_heads(model, tok, calib, fraction, criterion, within=heads_f if criterion == "causal_alloc" else None, **kw)
-    s = remove_plan(small, heads, channels_f, fraction, multiple_of, mom if compensate else None)
-    return small, dict(criterion=criterion, **s, **rec)
+    return dict(criterion=criterion, **remove_plan(into, heads, channels_f, fraction, multiple_of, mom if compensate else None), **rec)
+
+def causal_copy(model, tok, calib, fraction, criterion="causal", batches=None, compensate=False, multiple_of=1, **kw): # as in `causal_cut`
+    "(a cut copy of `model` (`structured.cut_copy`), its summary) by `causal_cut`; `model` is left as it was"
+    _check_batches(batches); small = cut_copy(model, compensate)
+    return small, causal_cut(model, tok, calib, fraction, criterion, batches, compensate, multiple_of, into=small, **kw)

@@ -390,18 +390,16 @@ def _load_for_cut(a):
     return model, tok, dtype, hs
 
 def _causal_cut(model, tok, a, calib, batches): # parsed `structured` arguments; the calibration set and its (input_ids, attention_mask) batches
-    "Remove from `model` in place heads by `causal_heads` on `calib` and channels by fluctuation on `batches` (`causal_copy`'s cut); its summary"
-    from cap_nb.causal_structured import causal_heads, remove_plan
-    from cap_nb.structured import input_moments, fluctuation_scores, default_multiple_of, _check_bias_field
+    "Cut `model` in place by `causal_structured.causal_cut` (the grid's `causal_copy` cut); its summary"
+    from cap_nb.causal_structured import causal_cut
+    from cap_nb.structured import default_multiple_of, _check_bias_field
     if a.compensate:
         with as_bad_argument(): _check_bias_field(model, "o"); _check_bias_field(model, "down")   # before the scoring, not after
     print(f"scoring the heads on {len(calib)} calibration problems: first order for every head, removal measured for those near the cut "
           "(minutes on a CPU for a small model)", file=sys.stderr)
-    mom = input_moments(model, batches); heads_f, channels_f = fluctuation_scores(model, moments=mom)   # of the dense model, as the scores
-    heads, rec = causal_heads(model, tok, calib, a.fraction, a.criterion, step=a.step or _STEP, within=heads_f if a.criterion == "causal_alloc" else None, progress=True)
-    s = remove_plan(model, heads, channels_f, a.fraction,
-                    default_multiple_of(model) if a.multiple_of is None else a.multiple_of, mom if a.compensate else None)
-    return dict(criterion=a.criterion, **s, **rec, **({"step": a.step or _STEP} if a.criterion == "causal_iter" else {}))
+    s = causal_cut(model, tok, calib, a.fraction, a.criterion, batches, a.compensate, default_multiple_of(model) if a.multiple_of is None else a.multiple_of,
+                   step=a.step or _STEP, progress=True)
+    return dict(**s, **({"step": a.step or _STEP} if a.criterion == "causal_iter" else {}))
 
 # %% ../nbs/06_cli.ipynb #c7a1e5d2
 def structured_cmd(a):
