@@ -434,14 +434,17 @@ def plan_summary(model, heads, channels):
 # %% ../nbs/08_structured.ipynb #bf6eaae5
 def plot_speed_accuracy(points, # DataFrame: method, speed (x dense), mean, lo, hi; optional label
                         ax=None, xlabel="tokens/s relative to dense", ylabel="accuracy",
-                        top=()): # methods drawn above the others, with larger markers
+                        top=(), # methods drawn above the others, with larger markers
+                        methods=None): # every method's colour and marker by its place in this list (the same across panels); None: order of appearance
     "Accuracy (with interval bars) against measured speed, one colour and marker per method, labels beside the points; returns the Axes"
     import matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(6, 4))[1]
-    for i, (m, g) in enumerate(points.groupby("method", sort=False)):
-        big = m in top
+    methods = list(methods if methods is not None else points.method.drop_duplicates())
+    if missing := set(points.method) - set(methods): raise ValueError(f"methods has no place for {sorted(missing)}")
+    for m, g in points.groupby("method", sort=False):
+        big, i = m in top, methods.index(m)
         ax.errorbar(g["speed"], g["mean"], yerr=[g["mean"] - g["lo"], g["hi"] - g["mean"]], fmt="osD^vPX*"[i % 8], capsize=3,
-                    color=f"C{i}", label=m, markersize=9 if big else 5, zorder=3 if big else 2)
+                    color=f"C{i % 10}", label=m, markersize=9 if big else 5, zorder=3 if big else 2)
         for _, r in g.iterrows():
             if "label" in g and r["label"]: ax.annotate(r["label"], (r["speed"], r["mean"]), fontsize=7, xytext=(4, 2), textcoords="offset points")
     ax.set(xlabel=xlabel, ylabel=ylabel); ax.legend(frameon=False, fontsize=8)
