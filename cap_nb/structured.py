@@ -435,12 +435,14 @@ def plan_summary(model, heads, channels):
 def plot_speed_accuracy(points, # DataFrame: method, speed (x dense), mean, lo, hi; optional label
                         ax=None, xlabel="tokens/s relative to dense", ylabel="accuracy",
                         top=(), # methods drawn above the others, with larger markers
-                        methods=None): # every method's colour and marker by its place in this list (the same across panels); None: order of appearance
+                        methods=None, # every method's colour and marker by its place in this list (the same across panels); None: order of appearance
+                        reference="dense"): # a method also drawn as a dashed line at its accuracy, visible where other points cover it
     "Accuracy (with interval bars) against measured speed, one colour and marker per method, labels beside the points; returns the Axes"
     import matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(6, 4))[1]
     methods = list(methods if methods is not None else points.method.drop_duplicates())
     if missing := set(points.method) - set(methods): raise ValueError(f"methods has no place for {sorted(missing)}")
+    for y in points.loc[points.method == reference, "mean"]: ax.axhline(y, color="grey", ls="--", lw=0.8, zorder=1)
     for m, g in points.groupby("method", sort=False):
         big, i = m in top, methods.index(m)
         ax.errorbar(g["speed"], g["mean"], yerr=[g["mean"] - g["lo"], g["hi"] - g["mean"]], fmt="osD^vPX*"[i % 8], capsize=3,
